@@ -1,0 +1,12 @@
+{
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+    "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra"],
+    "cflags_cc!": ["-fno-exceptions"]
+  },
+  "targets": [
+    { "target_name": "tidewatch_pcap", "sources": ["native/pcap.cc"], "libraries": ["-lpcap"] },
+    { "target_name": "tidewatch_transparent", "sources": ["native/transparent.cc"] }
+  ]
+}

@@ -1,0 +1,142 @@
+// argv → config → sensor. The only place that may call process.exit. Errors at start are one line.
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runAnalyze } from '../capture/analyze.js';
+import { loadConfig, suggestFlag } from '../config/load.js';
+import { OPTIONS, type OptionKey, flagOf } from '../config/schema.js';
+import { isTidewatchError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { startSensor } from '../sensor.js';
+import { ANALYZE_HELP, MAIN_HELP, runHelp } from './help.js';
+
+function die(message: string, code = 2): never {
+  process.stderr.write(`tidewatch: ${message}\n`);
+  process.exit(code);
+}
+
+/** parseArgs with a one-line error (and a suggestion) for unknown flags. */
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: positionals });
+  } catch (err) {
+    const m = /'(--?[\w-]+)/.exec((err as Error).message);
+    const name = m?.[1]?.replace(/^-+/, '');
+    const hint = name ? suggestFlag(name) : undefined;
+    die(`${(err as Error).message.split('\n')[0]}` + (hint ? `: did you mean --${hint}?` : ''));
+  }
+}
+
+async function run(args: string[]): Promise<void> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const key of Object.keys(OPTIONS) as OptionKey[])
+    options[flagOf(key)] = { type: OPTIONS[key].kind === 'boolean' ? 'boolean' : 'string' };
+  const { values } = parse(args, options);
+  if (values.help) {
+    process.stdout.write(runHelp());
+    return;
+  }
+  const { config, help: _help, ...flags } = values as Record<string, string | boolean | undefined>;
+  const cfg = loadConfig({
+    flags,
+    env: process.env,
+    configFile: typeof config === 'string' ? config : undefined,
+  });
+  const log = createLogger(cfg.logLevel);
+  log.info(
+    { sensor: cfg.sensor, dataDir: cfg.dataDir, listen: cfg.listen, capture: cfg.capture || null },
+    'starting',
+  );
+  const sensor = await startSensor(cfg, log);
+  log.info({ http: cfg.http }, 'sensor ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: stopping now');
+      sensor.destroy();
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    sensor.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, 'stop failed');
+        sensor.destroy();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reopening files');
+    sensor.reopen();
+  });
+}
+
+async function analyze(args: string[]): Promise<void> {
+  const { values, positionals } = parse(
+    args,
+    {
+      json: { type: 'boolean' },
+      filter: { type: 'string' },
+      'max-sources': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(ANALYZE_HELP);
+    return;
+  }
+  if (positionals.length !== 1) die('analyze takes one capture file: tidewatch analyze FILE [--json]');
+  const maxSources = Number(values['max-sources'] ?? 1_000_000);
+  if (!Number.isInteger(maxSources) || maxSources < 1)
+    die('bad value for --max-sources: write a whole number above 0');
+  const code = await runAnalyze({
+    file: positionals[0]!,
+    json: Boolean(values.json),
+    filter: String(values.filter ?? ''),
+    maxSources,
+  });
+  process.exitCode = code;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest);
+    case 'analyze':
+      return analyze(rest);
+    case 'version':
+    case '--version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
+      process.stdout.write(pkg.version + '\n');
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(MAIN_HELP);
+      return;
+    default:
+      die(`unknown command "${command}": use run, analyze or version (tidewatch --help)`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (isTidewatchError(err)) die(err.message, err.code === 'TW_ERR_CONFIG' ? 2 : 1);
+  process.stderr.write(`tidewatch: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+// The one config schema: every option of tidewatch, with defaults and units. Flags are the kebab-case of
+// the key (--idle-timeout), env variables TIDEWATCH_ + upper snake case (TIDEWATCH_IDLE_TIMEOUT), and TOML
+// keys are the flag names (idle-timeout = "30s"). docs/configuration.md is generated from this table.
+import { hostname } from 'node:os';
+import { bool, choice, duration, int, list, num, ports, size, str } from './options.js';
+
+/** A port set that is safe to bind by default: commonly probed services, no firewall change needed. */
+export const DEFAULT_TCP_PORTS =
+  '21-23,25,53,80-81,88,110-111,135,139,143,389,443,445,465,502,587,631,993,995,1080,1433,1521,1723,1883,' +
+  '2323,2375-2376,3306,3389,5060,5432,5555,5900,5985,6379,7547,8000-8100,8443,8888,9000,9200,11211,27017,37215,52869';
+export const DEFAULT_UDP_PORTS = '53,69,111,123,137,161,389,500,1900,5060,5353,11211';
+
+export const OPTIONS = {
+  // ── general ────────────────────────────────────────────────────────────────────────────────────
+  sensor: str(hostname(), 'sensor id carried by every event', 'ID'),
+  dataDir: str('~/.tidewatch', 'where sessions, daily CSV, events, the store and the TLS key live', 'DIR'),
+  logLevel: choice(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
+    'info',
+    'operational log level',
+  ),
+
+  // ── listener (src/listen) ──────────────────────────────────────────────────────────────────────
+  listen: choice(
+    ['ports', 'tproxy', 'off'] as const,
+    'ports',
+    'bind each port, one socket behind nftables TPROXY, or off',
+  ),
+  tcpPorts: ports(DEFAULT_TCP_PORTS, 'TCP ports to accept on (lists and ranges: 1-1023,8080)'),
+  udpPorts: ports(DEFAULT_UDP_PORTS, 'UDP ports to receive on (lists and ranges)'),
+  bind: list('', 'addresses to bind in ports mode (default: all, IPv4 and IPv6)', 'ADDRS'),
+  excludePorts: ports('', 'ports never taken, in both listen modes'),
+  sshPort: int(22, 'the SSH port: never taken by tproxy mode nor blocked', 1, 65535, 'PORT'),
+  tproxyPort: int(39999, 'local port of the transparent sockets in tproxy mode', 1, 65535, 'PORT'),
+  tproxyIface: list(
+    '',
+    'interfaces whose incoming traffic tproxy mode takes (default: all but lo)',
+    'IFACES',
+  ),
+  tproxyDst: list('', 'destination CIDRs that tproxy mode takes (default: any)', 'CIDRS'),
+  bufsize: size(8192, 'bytes kept of each TCP session or UDP datagram'),
+  idleTimeout: duration('30s', 'close a TCP session after this long without data'),
+  maxSession: duration('120s', 'close a TCP session after this long in all'),
+  fin: bool(false, 'close sessions with FIN instead of RST'),
+  maxSessions: int(
+    10000,
+    'TCP sessions open at once; beyond it new connections are closed and counted',
+    1,
+    1_000_000,
+  ),
+  tls: choice(['on', 'off'] as const, 'on', 'complete TLS handshakes when the first bytes are a ClientHello'),
+  tlsCert: str('', 'TLS certificate (PEM); default: self-signed, generated into the data dir', 'FILE'),
+  tlsKey: str('', 'TLS private key (PEM) for --tls-cert', 'FILE'),
+  sessionsFile: str(
+    'sessions/%Y-%m-%d.jsonl',
+    'session file name, strftime pattern (UTC) under the data dir',
+    'PATTERN',
+  ),
+  rawFiles: bool(false, "also write TachyonNet's raw/YYYYMMDD/proto_src_sport__dst_dport.log files"),
+
+  // ── capture (src/capture) ──────────────────────────────────────────────────────────────────────
+  capture: str('', 'interface to count packets on with libpcap (any allowed); empty: no capture', 'IFACE'),
+  filter: str('', 'BPF filter in tcpdump syntax', 'BPF'),
+  excludePrivate: bool(false, 'drop private, loopback, link-local and ULA sources'),
+  onlyDst: list('', 'count only traffic to these addresses', 'ADDRS'),
+  maxSources: int(
+    1_000_000,
+    'per-source state kept at most (least recently seen evicted and counted)',
+    1,
+    50_000_000,
+  ),
+  flush: duration('60s', 'rewrite the daily CSV this often'),
+  jsonTcp: str('', 'send counters as JSON lines to this TCP collector', 'HOST:PORT'),
+  reportInterval: duration('600s', 'interval of the JSON-over-TCP counter reports'),
+  spoolMax: size('64MiB', 'disk spool for JSON-over-TCP lines while the collector is down'),
+
+  // ── detection (src/detect) ─────────────────────────────────────────────────────────────────────
+  scanWindow: duration('5m', 'window for distinct ports and hosts per source'),
+  scanPorts: int(15, 'distinct destination ports in the window that make a vertical scan', 2, 65535),
+  scanHosts: int(
+    25,
+    'distinct destination addresses in the window that make a horizontal scan',
+    2,
+    1_000_000,
+  ),
+  scanBlockPorts: int(
+    5,
+    'a block scan: at least this many ports on at least --scan-block-hosts hosts',
+    2,
+    65535,
+  ),
+  scanBlockHosts: int(
+    5,
+    'a block scan: at least this many hosts with at least --scan-block-ports ports',
+    2,
+    1_000_000,
+  ),
+  scanEpisodeGap: duration('10m', 'a scan episode ends after this long without probes from its source'),
+  trwDetection: num(0.99, 'TRW: wanted detection probability', 0.5, 0.99999),
+  trwFalsePositive: num(0.01, 'TRW: wanted false-positive probability', 0.00001, 0.5),
+  maxAlertsPerMinute: int(60, 'scan and spike alerts sent per minute; the rest are counted', 1, 1_000_000),
+  spikeInterval: duration('1h', 'interval over which distinct sources per port are compared to the baseline'),
+  spikeScore: num(4, 'score (deviations above the baseline) that makes a spike', 0.5, 1000),
+  spikeMinCount: int(10, 'distinct sources in an interval below which no spike is raised', 1, 1_000_000),
+
+  // ── blocking (src/firewall) ────────────────────────────────────────────────────────────────────
+  block: choice(
+    ['off', 'dry-run', 'on'] as const,
+    'off',
+    'add detected scanners to nftables sets that expire',
+  ),
+  blockFor: duration('1h', 'how long a block lasts (nftables element timeout)'),
+  blockSpoofable: bool(false, 'also block sources that never completed a handshake (SYN-only, spoofable)'),
+  allow: list('', 'CIDRs never blocked', 'CIDRS'),
+  maxBlocked: int(65536, 'addresses blocked at once at most', 1, 10_000_000),
+  tarpit: bool(false, 'hold listener sessions open and feed a byte every few seconds instead of closing'),
+  tarpitMax: int(1000, 'sessions held in the tarpit at once at most', 1, 100_000),
+  tarpitInterval: duration('10s', 'how often a tarpitted session is fed one byte'),
+
+  // ── store, web, metrics (src/store, src/web, src/export) ───────────────────────────────────────
+  http: str('127.0.0.1:8339', 'dashboard, API and /metrics address; off disables', 'ADDR:PORT'),
+  httpToken: str('', 'token required off loopback (default: generated and printed at start)', 'TOKEN'),
+  store: choice(['sqlite', 'off'] as const, 'sqlite', 'embedded SQLite store in the data dir'),
+  retainDays: int(30, 'days that sessions and payloads are kept', 1, 100_000),
+  retainCounterDays: int(400, 'days that counters and daily rows are kept', 1, 100_000),
+  maxDisk: size('1GB', 'quota of the data dir: oldest payloads pruned first, counters last'),
+  geoip: choice(
+    ['on', 'off'] as const,
+    'on',
+    'country and ASN of every source from data shipped in npm packages',
+  ),
+  metricsTopPorts: int(100, 'ports with their own label in /metrics (bounded cardinality)', 1, 65535),
+} as const;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+type OutputOf<O> = O extends { schema: { _zod: { output: infer T } } } ? T : never;
+export type Config = { readonly [K in OptionKey]: OutputOf<(typeof OPTIONS)[K]> };
+
+export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+export const envOf = (key: string): string => 'TIDEWATCH_' + flagOf(key).replace(/-/g, '_').toUpperCase();

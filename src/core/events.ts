@@ -1,0 +1,152 @@
+// The one event schema (docs/events.md documents it field by field). Sources produce events, detectors read
+// and produce them, sinks consume them; nothing flows back. Every event carries ts (RFC 3339 UTC), sensor, type.
+
+export interface EventBase {
+  ts: string;
+  sensor: string;
+}
+
+/** A tag from a fingerprint: the tool or OS that the packets look like, with a confidence from 0 to 1. */
+export interface Tag {
+  name: string;
+  confidence: number;
+}
+
+export interface Geo {
+  cc?: string;
+  asn?: number;
+  org?: string;
+}
+
+export interface TlsInfo {
+  version: string;
+  sni?: string;
+  alpn?: string[];
+  ja3: string;
+  ja3_hash?: string;
+  ja4: string;
+}
+
+export type SessionProto = 'tcp' | 'tls' | 'udp';
+export type CloseReason = 'fin' | 'rst' | 'timeout' | 'cap' | 'error' | 'shutdown' | 'shed';
+
+/** One TCP/TLS connection or one UDP datagram, with the first --bufsize bytes. */
+export interface SessionEvent extends EventBase {
+  type: 'session';
+  proto: SessionProto;
+  src: string;
+  sport: number;
+  /** The ORIGINAL destination address (under TPROXY too), never 0.0.0.0. */
+  dst: string;
+  dport: number;
+  started: string;
+  ended: string;
+  /** Bytes received in all (may exceed what was kept). */
+  bytes: number;
+  truncated: boolean;
+  close: CloseReason;
+  /** Kept bytes, one entry per read, as tcppc-go's payloads (base64 data). */
+  payloads: { index: number; timestamp: string; data: string }[];
+  tls?: TlsInfo;
+  tags?: Tag[];
+  geo?: Geo;
+}
+
+export type ProbeKind = 'syn' | 'fin' | 'null' | 'xmas' | 'ack' | 'maimon' | 'udp' | 'connect' | 'other';
+
+/**
+ * One connection attempt seen by capture (a TCP packet without ACK-only semantics, or a UDP datagram) or a
+ * completed handshake from the listener (kind connect). High rate and internal: detectors consume it, sinks
+ * do not write it. `time` is ms since the epoch instead of an RFC 3339 string to keep it cheap.
+ */
+export interface ProbeEvent {
+  type: 'probe';
+  time: number;
+  proto: 'tcp' | 'udp';
+  kind: ProbeKind;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  /** Header fields for tool fingerprints (absent for kind connect). */
+  ttl?: number;
+  ipId?: number;
+  window?: number;
+  seq?: number;
+  /** TCP option kinds in order, e.g. [2,4,8,1,3] = MSS,SACKOK,TS,NOP,WS. */
+  options?: number[];
+  mss?: number;
+  wscale?: number;
+  /** True when the listener completed a handshake with this source (kind connect). */
+  handshake?: boolean;
+}
+
+/** Periodic counters from capture (one per --report-interval or flush). */
+export interface PacketsEvent extends EventBase {
+  type: 'packets';
+  interval_s: number;
+  packets: number;
+  malformed: number;
+  tcp: { all: Record<string, number>; syn: Record<string, number> };
+  udp: Record<string, number>;
+  ip_protocols: Record<string, number>;
+  ethertypes: Record<string, number>;
+  drops: { kernel: number; ifdrop: number; evicted_sources: number };
+}
+
+/** A daily per-source row, as Tsusen's CSV. */
+export interface SourceEvent extends EventBase {
+  type: 'source';
+  proto: string;
+  dst_port: number | null;
+  dst_ip: string;
+  src_ip: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+}
+
+export interface ScanEvent extends EventBase {
+  type: 'scan';
+  /** Stable id of the episode: updates of one episode share it. */
+  id: string;
+  state: 'open' | 'update' | 'closed';
+  src: string;
+  kind: 'vertical' | 'horizontal' | 'block' | 'trw';
+  probe: ProbeKind;
+  ports: number;
+  hosts: number;
+  probes: number;
+  window_s: number;
+  first_seen: string;
+  last_seen: string;
+  tool?: string;
+  tags?: Tag[];
+  handshake_completed: boolean;
+  action: 'logged' | 'blocked' | 'dry-run';
+  geo?: Geo;
+}
+
+export interface SpikeEvent extends EventBase {
+  type: 'spike';
+  proto: 'tcp' | 'udp';
+  dport: number;
+  interval_s: number;
+  count: number;
+  baseline: { mean: number; sd: number; method: 'ewma' | 'mad' };
+  score: number;
+}
+
+export interface BlockEvent extends EventBase {
+  type: 'block';
+  action: 'added' | 'expired' | 'dry-run' | 'refused';
+  src: string;
+  until?: string;
+  reason: string;
+}
+
+export type SensorEvent = SessionEvent | PacketsEvent | SourceEvent | ScanEvent | SpikeEvent | BlockEvent;
+export type AnyEvent = SensorEvent | ProbeEvent;
+export type EventType = AnyEvent['type'];
+
+export const nowIso = (ms: number = Date.now()): string => new Date(ms).toISOString();

@@ -1,0 +1,25 @@
+// Operational log (pino). Captured events never go through it: they go to sinks.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2): Logger {
+  const dest =
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}
+
+/** Logs at most once per interval per key: for errors that would otherwise flood (full disk, dead sink). */
+export class RateLimitedLog {
+  private readonly last = new Map<string, number>();
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = 60_000,
+  ) {}
+  error(key: string, obj: object, msg: string): void {
+    const now = Date.now();
+    if (now - (this.last.get(key) ?? -Infinity) < this.intervalMs) return;
+    this.last.set(key, now);
+    this.log.error(obj, msg);
+  }
+}

@@ -1,0 +1,77 @@
+// Wires sources → detectors → sinks (DESIGN §2). Sinks start first so nothing emitted is lost; sources stop
+// first on close so their last events (open sessions, final counters) still reach the sinks.
+import { EventBus } from './core/bus.js';
+import type { SensorContext } from './core/context.js';
+import type { Component } from './core/lifecycle.js';
+import type { Logger } from './core/log.js';
+import { Stats } from './core/stats.js';
+import type { Config } from './config/schema.js';
+import { startCapture } from './capture/index.js';
+import { startDetectors } from './detect/index.js';
+import { startEnricher } from './enrich/index.js';
+import { startJsonTcp } from './export/json-tcp.js';
+import { startMetrics } from './export/prometheus.js';
+import { startBlocker } from './firewall/index.js';
+import { startListener } from './listen/index.js';
+import { startDailyCsv } from './store/daily-csv.js';
+import { startEventsSink } from './store/events-sink.js';
+import { openStore } from './store/index.js';
+import { startRawFiles } from './store/raw-files.js';
+import { startSessionsSink } from './store/sessions-sink.js';
+import { startWeb } from './web/index.js';
+
+export interface Sensor {
+  readonly ctx: SensorContext;
+  close(): Promise<void>;
+  destroy(): void;
+  reopen(): void;
+}
+
+export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
+  const bus = new EventBus();
+  const ctx: SensorContext = { cfg, bus, log, stats: new Stats() };
+  bus.onError = (err) => log.error({ err }, 'event subscriber failed');
+  // Started in order, closed in reverse: enrichment, sinks, detectors, sources, then the web server.
+  const parts: Component[] = [];
+  const add = (c: Component | undefined): void => void (c && parts.push(c));
+  const sensor: Sensor = {
+    ctx,
+    async close() {
+      for (const c of [...parts].reverse()) {
+        try {
+          await c.close();
+        } catch (err) {
+          log.error({ err, component: c.name }, 'close failed');
+          c.destroy();
+        }
+      }
+    },
+    destroy() {
+      for (const c of [...parts].reverse()) c.destroy();
+    },
+    reopen() {
+      for (const c of parts) c.reopen?.();
+    },
+  };
+  try {
+    if (cfg.geoip === 'on') add(await startEnricher(ctx));
+    const store = cfg.store === 'sqlite' ? await openStore(ctx) : undefined;
+    add(store);
+    add(await startSessionsSink(ctx));
+    add(await startEventsSink(ctx));
+    if (cfg.rawFiles) add(await startRawFiles(ctx));
+    add(await startDailyCsv(ctx));
+    if (cfg.jsonTcp) add(await startJsonTcp(ctx));
+    const metrics = await startMetrics(ctx);
+    add(metrics);
+    add(await startDetectors(ctx));
+    if (cfg.block !== 'off' || cfg.tarpit) add(await startBlocker(ctx));
+    if (cfg.capture) add(await startCapture(ctx));
+    if (cfg.listen !== 'off') add(await startListener(ctx));
+    if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));
+  } catch (err) {
+    await sensor.close();
+    throw err;
+  }
+  return sensor;
+}
