@@ -1,5 +1,6 @@
-// Wires sources → detectors → sinks (DESIGN §2). Sinks start first so nothing emitted is lost; sources stop
-// first on close so their last events (open sessions, final counters) still reach the sinks.
+// Wires sources → detectors → sinks (DESIGN §2). Annotators (geo, tags, block policy) subscribe first so they
+// complete events before any sink writes them; sinks start before sources so nothing emitted is lost; sources
+// stop first on close so their last events (open sessions, final counters) still reach open sinks.
 import { EventBus } from './core/bus.js';
 import type { SensorContext } from './core/context.js';
 import type { Component } from './core/lifecycle.js';
@@ -7,7 +8,7 @@ import type { Logger } from './core/log.js';
 import { Stats } from './core/stats.js';
 import type { Config } from './config/schema.js';
 import { startCapture } from './capture/index.js';
-import { startDetectors } from './detect/index.js';
+import { startDetectors, startTagger } from './detect/index.js';
 import { startEnricher } from './enrich/index.js';
 import { startJsonTcp } from './export/json-tcp.js';
 import { startMetrics } from './export/prometheus.js';
@@ -31,7 +32,6 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
   const bus = new EventBus();
   const ctx: SensorContext = { cfg, bus, log, stats: new Stats() };
   bus.onError = (err) => log.error({ err }, 'event subscriber failed');
-  // Started in order, closed in reverse: enrichment, sinks, detectors, sources, then the web server.
   const parts: Component[] = [];
   const add = (c: Component | undefined): void => void (c && parts.push(c));
   const sensor: Sensor = {
@@ -54,7 +54,11 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     },
   };
   try {
+    // Annotators and policy first.
     if (cfg.geoip === 'on') add(await startEnricher(ctx));
+    add(await startTagger(ctx));
+    if (cfg.block !== 'off') add(await startBlocker(ctx));
+    // Sinks.
     const store = cfg.store === 'sqlite' ? await openStore(ctx) : undefined;
     add(store);
     add(await startSessionsSink(ctx));
@@ -64,8 +68,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     if (cfg.jsonTcp) add(await startJsonTcp(ctx));
     const metrics = await startMetrics(ctx);
     add(metrics);
+    // Detectors, then sources, then the web server.
     add(await startDetectors(ctx));
-    if (cfg.block !== 'off' || cfg.tarpit) add(await startBlocker(ctx));
     if (cfg.capture) add(await startCapture(ctx));
     if (cfg.listen !== 'off') add(await startListener(ctx));
     if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));

@@ -62,6 +62,8 @@ export type ProbeKind = 'syn' | 'fin' | 'null' | 'xmas' | 'ack' | 'maimon' | 'ud
 export interface ProbeEvent {
   type: 'probe';
   time: number;
+  /** Who saw it: capture (a packet) or listener (an accepted connection or received datagram). */
+  via: 'capture' | 'listener';
   proto: 'tcp' | 'udp';
   kind: ProbeKind;
   src: string;

@@ -1,0 +1,38 @@
+// Contracts between the listener's session handling and the sockets that feed it (per-port binder,
+// transparent TPROXY sockets) and the tarpit.
+import type { Socket } from 'node:net';
+
+/** Original destination of a connection or datagram (under TPROXY: the address the client aimed at). */
+export interface OrigDst {
+  dst: string;
+  dport: number;
+}
+
+export interface Datagram {
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  /** Kept bytes (the first --bufsize of the datagram). */
+  data: Buffer;
+  /** Size of the whole datagram on the wire (may exceed data.length). */
+  bytes: number;
+  /** Receive time, ms since the epoch. */
+  time: number;
+}
+
+/** Session handling that every socket source hands its traffic to (implemented in listen/sessions.ts). */
+export interface SessionHandler {
+  /** Takes an accepted TCP socket: records, sniffs TLS, applies caps and timeouts, closes (RST/FIN). */
+  acceptTcp(socket: Socket, orig: OrigDst): void;
+  /** Records one UDP datagram as a session. */
+  recordUdp(d: Datagram): void;
+}
+
+/** Holds sockets open and feeds them a byte every few seconds instead of closing them (--tarpit). */
+export interface Tarpit {
+  /** Takes over the socket; false when the tarpit is full (the caller then closes it as usual). */
+  hold(socket: Socket): boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}
