@@ -1,0 +1,164 @@
+// The JSON API under /api/ (docs/web.md lists every route, parameter and error). Each route validates its
+// parameters (params.ts) before the store is asked anything; without a store every route answers 503.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DailyRow, QueryStore, SeriesPoint } from '../store/query.js';
+import { HttpError, send, sendJson } from './http-util.js';
+import { checkDay, checkIp, Params } from './params.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const RANGE = ['from', 'to'] as const;
+const PAGE = ['limit', 'offset'] as const;
+
+/** Per step: default span, longest span (bounds the number of points) and the baseline window in points. */
+export const SERIES_STEPS = {
+  minute: { span: 6 * HOUR, max: 7 * DAY, window: 60 },
+  hour: { span: 7 * DAY, max: 90 * DAY, window: 24 },
+  day: { span: 30 * DAY, max: 400 * DAY, window: 7 },
+} as const;
+
+export const TSUSEN_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
+
+type Route = (p: URLSearchParams, store: QueryStore, rest: string) => Promise<unknown>;
+
+/**
+ * Trailing mean of the previous `window` points (the point itself excluded): what the port usually sees, so
+ * a spike stands out above the line.
+ */
+export function withBaseline(points: SeriesPoint[], window: number): (SeriesPoint & { baseline: number })[] {
+  let sum = 0;
+  return points.map((pt, i) => {
+    const n = Math.min(i, window);
+    const baseline = n === 0 ? pt.new : sum / n;
+    sum += pt.new;
+    if (i >= window) sum -= points[i - window]!.new;
+    return { ...pt, baseline: Math.round(baseline * 100) / 100 };
+  });
+}
+
+/** Tsusen's space-separated daily CSV; a missing port (non-TCP/UDP protocols) is written as "-". */
+export function toTsusenCsv(rows: DailyRow[]): string {
+  const clean = (s: string): string => s.replace(/[\s"',;=+@-]+/g, '_') || '_';
+  const lines = [TSUSEN_HEADER];
+  for (const r of rows)
+    lines.push(
+      [
+        clean(r.proto),
+        r.dst_port ?? '-',
+        clean(r.dst_ip),
+        clean(r.src_ip),
+        Math.trunc(r.first_seen),
+        Math.trunc(r.last_seen),
+        Math.trunc(r.count),
+      ].join(' '),
+    );
+  return lines.join('\n') + '\n';
+}
+
+const ROUTES: Record<string, Route> = {
+  summary: (q, s) => s.summary(new Params(q, RANGE).range(DAY)),
+
+  ports: (q, s) => {
+    const p = new Params(q, [...RANGE, 'proto', 'limit']);
+    return s.topPorts({
+      ...p.range(DAY),
+      ...withOpt('proto', p.choice('proto', ['tcp', 'udp'] as const)),
+      limit: p.int('limit', { min: 1, max: 1000, def: 20 })!,
+    });
+  },
+
+  series: async (q, s) => {
+    const p = new Params(q, [...RANGE, 'proto', 'port', 'step']);
+    const port = p.requiredPort();
+    const proto = p.choice('proto', ['tcp', 'udp'] as const, 'tcp')!;
+    const step = p.choice('step', ['minute', 'hour', 'day'] as const, 'hour')!;
+    const cfg = SERIES_STEPS[step];
+    const range = p.range(cfg.span, cfg.max);
+    const points = await s.portSeries({ ...range, proto, port, step });
+    return { proto, port, step, ...range, points: withBaseline(points, cfg.window) };
+  },
+
+  sources: async (q, s, rest) => {
+    if (rest) {
+      new Params(q, []);
+      const ip = checkIp(rest, 'address in /api/sources/ADDRESS');
+      const row = await s.source(ip);
+      if (!row) throw new HttpError(404, `no source ${ip} in the store`);
+      return row;
+    }
+    const p = new Params(q, [...RANGE, ...PAGE, 'port']);
+    return s.sources({ ...p.range(DAY), ...withOpt('port', p.port()), ...p.page(50, 1000) });
+  },
+
+  sessions: async (q, s, rest) => {
+    if (rest) {
+      new Params(q, []);
+      if (!/^\d{1,15}$/.test(rest) || Number(rest) < 1)
+        throw new HttpError(400, 'session id must be a positive whole number');
+      const row = await s.session(Number(rest));
+      if (!row) throw new HttpError(404, `no session ${rest} in the store`);
+      return row;
+    }
+    const p = new Params(q, [...RANGE, ...PAGE, 'port', 'src', 'proto', 'text']);
+    return s.sessions({
+      ...p.optionalRange(),
+      ...withOpt('port', p.port()),
+      ...withOpt('src', p.ip('src')),
+      ...withOpt('proto', p.choice('proto', ['tcp', 'tls', 'udp'] as const)),
+      ...withOpt('text', p.text('text')),
+      ...p.page(50, 500),
+    });
+  },
+
+  scans: (q, s) => {
+    const p = new Params(q, [...RANGE, ...PAGE, 'src']);
+    return s.scans({ ...p.range(7 * DAY), ...withOpt('src', p.ip('src')), ...p.page(50, 1000) });
+  },
+
+  spikes: (q, s) => {
+    const p = new Params(q, [...RANGE, ...PAGE, 'port']);
+    return s.spikes({ ...p.range(7 * DAY), ...withOpt('port', p.port()), ...p.page(50, 1000) });
+  },
+
+  blocks: (q, s) => {
+    const p = new Params(q, [...PAGE, 'active']);
+    return s.blocks({ ...withOpt('active', p.bool('active')), ...p.page(50, 1000) });
+  },
+};
+
+function withOpt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}
+
+export async function handleApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  store: QueryStore | undefined,
+): Promise<void> {
+  const path = url.pathname.slice('/api/'.length);
+  const slash = path.indexOf('/');
+  const name = slash < 0 ? path : path.slice(0, slash);
+  let rest = '';
+  try {
+    rest = slash < 0 ? '' : decodeURIComponent(path.slice(slash + 1));
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the path');
+  }
+  const isCsv = name === 'daily.csv';
+  if (!isCsv && (!Object.hasOwn(ROUTES, name) || rest.includes('/')))
+    throw new HttpError(404, `no API route /api/${name.slice(0, 40)} (see docs/web.md)`);
+  if (!store)
+    throw new HttpError(503, 'no store: the sensor runs with --store off; the API needs --store sqlite');
+
+  if (isCsv) {
+    const p = new Params(url.searchParams, ['day']);
+    const day = checkDay(p.day('day', new Date().toISOString().slice(0, 10)), 'day');
+    const csv = toTsusenCsv(await store.dailyRows(day));
+    return send(req, res, 200, 'text/csv; charset=utf-8', csv, {
+      'Content-Disposition': `attachment; filename="${day}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+  }
+  sendJson(req, res, 200, await ROUTES[name]!(url.searchParams, store, rest));
+}
