@@ -1,8 +1,341 @@
-// Keeps the day's per-source rows and rewrites <data-dir>/daily/YYYY-MM-DD.csv as Tsusen's.
-// TODO(owner): entry point wired by sensor.ts; the body is filled in by the work stream that owns this folder.
+// The day's per-source rows as Tsusen's CSV (<data-dir>/daily/YYYY-MM-DD.csv, UTC day, space separated,
+// header `proto dst_port dst_ip src_ip first_seen last_seen count`, unix seconds). TCP rows count
+// connection attempts, UDP rows datagrams; a row is (day, proto, dst_port, dst_ip, src_ip), so a new
+// source port never resets a row (Tsusen did). Memory is bounded: at most maxSources sources and maxRows
+// rows; the least recently seen source goes first, and every eviction is counted.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { SensorContext } from '../core/context.js';
+import type { ProbeEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { RateLimitedLog } from '../core/log.js';
 
-export async function startDailyCsv(_ctx: SensorContext): Promise<Component> {
-  return component('daily-csv', async () => {});
+export const CSV_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
+
+export interface DailyRow {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  proto: string;
+  /** null for protocols without ports (written as `-`, as Tsusen does). */
+  dst_port: number | null;
+  dst_ip: string;
+  src_ip: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+}
+
+interface SourceState {
+  /** Made a TCP connection attempt (counted by sourcesCount()). */
+  tcp: boolean;
+  rows: Map<string, DailyRow>;
+}
+
+export interface DailyTableOptions {
+  maxSources: number;
+  /** Rows kept at most over all sources; default 4 per source allowed. */
+  maxRows?: number;
+  onEvict?: () => void;
+}
+
+export const utcDay = (unixSec: number): string => new Date(unixSec * 1000).toISOString().slice(0, 10);
+
+export class DailyTable {
+  private readonly sources = new Map<string, SourceState>();
+  private readonly maxSources: number;
+  private readonly maxRows: number;
+  private readonly onEvict: (() => void) | undefined;
+  private rowCount = 0;
+  private tcpSources = 0;
+  /** Sources evicted (least recently seen first) to stay within the bounds. */
+  evicted = 0;
+  /** Rows refused because one source alone already held maxRows rows. */
+  droppedRows = 0;
+
+  constructor(opts: DailyTableOptions) {
+    this.maxSources = Math.max(1, Math.floor(opts.maxSources));
+    this.maxRows = Math.max(1, Math.floor(opts.maxRows ?? this.maxSources * 4));
+    this.onEvict = opts.onEvict;
+  }
+
+  /**
+   * Adds a probe: TCP connection attempts (capture `syn`, listener `connect`) and UDP datagrams make rows;
+   * other probe kinds (fin, null, xmas, ...) are not connection attempts. Returns whether a row counted it.
+   */
+  add(p: ProbeEvent): boolean {
+    let proto: string;
+    if (p.proto === 'tcp') {
+      if (p.kind !== 'syn' && p.kind !== 'connect') return false;
+      proto = 'TCP';
+    } else if (p.proto === 'udp') {
+      proto = 'UDP';
+    } else return false;
+    return this.addRow(proto, p.dport, p.dst, p.src, Math.floor(p.time / 1000));
+  }
+
+  /** Adds `count` events seen between first and last (unix seconds) to the row; merges with what exists. */
+  addRow(
+    proto: string,
+    dstPort: number | null,
+    dst: string,
+    src: string,
+    first: number,
+    last = first,
+    count = 1,
+  ): boolean {
+    const day = utcDay(first);
+    let s = this.sources.get(src);
+    if (s) {
+      // Map order is the recency order: move the source to the end (most recently seen).
+      this.sources.delete(src);
+      this.sources.set(src, s);
+    } else {
+      s = { tcp: false, rows: new Map() };
+      this.sources.set(src, s);
+      if (this.sources.size > this.maxSources) this.evictOldest();
+    }
+    if (proto === 'TCP' && !s.tcp) {
+      s.tcp = true;
+      this.tcpSources++;
+    }
+    const key = `${day} ${proto} ${dstPort ?? '-'} ${dst}`;
+    const row = s.rows.get(key);
+    if (row) {
+      if (first < row.first_seen) row.first_seen = first;
+      if (last > row.last_seen) row.last_seen = last;
+      row.count += count;
+      return true;
+    }
+    if (s.rows.size >= this.maxRows) {
+      this.droppedRows++;
+      return false;
+    }
+    s.rows.set(key, {
+      day,
+      proto,
+      dst_port: dstPort,
+      dst_ip: dst,
+      src_ip: src,
+      first_seen: first,
+      last_seen: last,
+      count,
+    });
+    this.rowCount++;
+    while (this.rowCount > this.maxRows && this.sources.size > 1) this.evictOldest();
+    return true;
+  }
+
+  private evictOldest(): void {
+    const oldest = this.sources.keys().next();
+    if (oldest.done) return;
+    this.removeSource(oldest.value);
+    this.evicted++;
+    this.onEvict?.();
+  }
+
+  private removeSource(src: string): void {
+    const s = this.sources.get(src);
+    if (!s) return;
+    this.sources.delete(src);
+    this.rowCount -= s.rows.size;
+    if (s.tcp) this.tcpSources--;
+  }
+
+  /** Distinct sources (held now) that made a TCP connection attempt. */
+  sourcesCount(): number {
+    return this.tcpSources;
+  }
+
+  get size(): { sources: number; rows: number } {
+    return { sources: this.sources.size, rows: this.rowCount };
+  }
+
+  /** All rows, or those of one UTC day; a snapshot array (rows keep updating in place). */
+  rows(day?: string): DailyRow[] {
+    const out: DailyRow[] = [];
+    for (const s of this.sources.values())
+      for (const r of s.rows.values()) if (!day || r.day === day) out.push(r);
+    return out;
+  }
+
+  days(): string[] {
+    const set = new Set<string>();
+    for (const s of this.sources.values()) for (const r of s.rows.values()) set.add(r.day);
+    return [...set].sort();
+  }
+
+  /** Forgets the rows of days before `day` (after they were written for the last time). */
+  dropDaysBefore(day: string): void {
+    for (const [src, s] of [...this.sources]) {
+      for (const [k, r] of s.rows) {
+        if (r.day < day) {
+          s.rows.delete(k);
+          this.rowCount--;
+        }
+      }
+      if (s.rows.size === 0) this.removeSource(src);
+    }
+  }
+
+  /** Writes one day's rows to `file` atomically (temp file + rename). Yields to the event loop per chunk. */
+  async write(file: string, day?: string): Promise<number> {
+    const rows = this.rows(day);
+    const tmp = `${file}.tmp-${process.pid}`;
+    const out = createWriteStream(tmp);
+    try {
+      let chunk = CSV_HEADER + '\n';
+      for (const r of rows) {
+        chunk += formatRow(r);
+        if (chunk.length >= 65536) {
+          if (!out.write(chunk)) await once(out, 'drain');
+          chunk = '';
+        }
+      }
+      out.end(chunk);
+      await once(out, 'finish');
+      renameSync(tmp, file);
+    } catch (err) {
+      out.destroy();
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    return rows.length;
+  }
+
+  /** Merges a CSV written by write() (or by Tsusen). Returns rows read and lines skipped as invalid. */
+  load(file: string): { rows: number; skipped: number } {
+    const text = readFileSync(file, 'utf8');
+    let rows = 0;
+    let skipped = 0;
+    for (const line of text.split('\n')) {
+      if (line === '' || line === CSV_HEADER) continue;
+      const r = parseRow(line);
+      if (!r) {
+        skipped++;
+        continue;
+      }
+      if (this.addRow(r.proto, r.dst_port, r.dst_ip, r.src_ip, r.first_seen, r.last_seen, r.count)) rows++;
+    }
+    return { rows, skipped };
+  }
+}
+
+export const formatRow = (r: DailyRow): string =>
+  `${r.proto} ${r.dst_port ?? '-'} ${r.dst_ip} ${r.src_ip} ${r.first_seen} ${r.last_seen} ${r.count}\n`;
+
+const INT = /^\d{1,15}$/;
+
+/** One CSV line, validated field by field (a hand-edited or merged file is input like any other). */
+export function parseRow(line: string): Omit<DailyRow, 'day'> | null {
+  const f = line.trim().split(/\s+/);
+  if (f.length !== 7) return null;
+  const [proto, port, dst, src, first, last, count] = f as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (!/^[A-Z0-9]{1,16}$/.test(proto)) return null;
+  if (port !== '-' && (!INT.test(port) || Number(port) > 65535)) return null;
+  if (!isIP(dst) || !isIP(src)) return null;
+  if (!INT.test(first) || !INT.test(last) || !INT.test(count)) return null;
+  const fs = Number(first);
+  const ls = Number(last);
+  if (ls < fs || utcDay(fs) !== utcDay(ls)) return null;
+  return {
+    proto,
+    dst_port: port === '-' ? null : Number(port),
+    dst_ip: dst,
+    src_ip: src,
+    first_seen: fs,
+    last_seen: ls,
+    count: Number(count),
+  };
+}
+
+/**
+ * Feeds the table from probe events and rewrites today's CSV every --flush and on exit. Capture probes
+ * when --capture is set, listener probes otherwise: one connection is never counted twice.
+ */
+export async function startDailyCsv(ctx: SensorContext): Promise<Component> {
+  const { cfg, bus, stats } = ctx;
+  const log = ctx.log.child({ component: 'daily-csv' });
+  const errors = new RateLimitedLog(log);
+  const dir = join(cfg.dataDir, 'daily');
+  mkdirSync(dir, { recursive: true });
+  const table = new DailyTable({
+    maxSources: cfg.maxSources,
+    onEvict: () => stats.inc('daily_sources_evicted_total'),
+  });
+  const fileOf = (day: string): string => join(dir, `${day}.csv`);
+  const todayNow = (): string => utcDay(Math.floor(Date.now() / 1000));
+
+  // Probes from a day already closed would overwrite its complete file with a partial one: dropped.
+  let openDay = todayNow();
+  const today = fileOf(openDay);
+  if (existsSync(today)) {
+    try {
+      const r = table.load(today);
+      log.info({ file: today, rows: r.rows, skipped: r.skipped }, 'daily CSV reloaded');
+    } catch (err) {
+      log.error({ err, file: today }, 'daily CSV could not be reloaded; starting the day empty');
+    }
+  }
+
+  const wantCapture = cfg.capture !== '';
+  const off = bus.on('probe', (p) => {
+    if ((p.via === 'capture') !== wantCapture) return;
+    if (utcDay(Math.floor(p.time / 1000)) < openDay) {
+      stats.inc('daily_late_probes_total');
+      return;
+    }
+    table.add(p);
+  });
+
+  let running: Promise<void> | null = null;
+  const flush = async (): Promise<void> => {
+    const now = todayNow();
+    // Today's file always exists (header only on a quiet day), so a reader can tell "nothing" from "not running".
+    for (const day of new Set([...table.days(), now])) {
+      try {
+        await table.write(fileOf(day), day);
+      } catch (err) {
+        stats.inc('daily_csv_write_errors_total');
+        errors.error('write', { err, day }, 'daily CSV write failed');
+      }
+    }
+    if (now > openDay) {
+      // UTC midnight passed: yesterday's file was just written for the last time.
+      openDay = now;
+      table.dropDaysBefore(now);
+    }
+    const size = table.size;
+    stats.set('daily_sources', size.sources);
+    stats.set('daily_rows', size.rows);
+  };
+  const tick = (): Promise<void> => {
+    running ??= flush().finally(() => (running = null));
+    return running;
+  };
+  const timer = setInterval(() => void tick(), Math.max(1000, cfg.flush));
+  timer.unref();
+
+  return component(
+    'daily-csv',
+    async () => {
+      clearInterval(timer);
+      off();
+      if (running) await running;
+      await flush();
+    },
+    () => {
+      clearInterval(timer);
+      off();
+    },
+  );
 }

@@ -1,0 +1,252 @@
+// Counts decoded batches (the batch contract below) into typed arrays, and turns TCP connection attempts
+// and UDP datagrams into probe events. Per packet it allocates nothing unless onProbe is set.
+//
+// Batch contract (produced by the libpcap addon and the offline reader): `count` records in one Buffer;
+// record i starts 8-byte aligned: u32 tsSec, u32 tsUsec, u32 caplen, u32 origLen (little-endian), then
+// caplen bytes of the frame; the next record starts at align8(offset + 16 + caplen).
+import type { ProbeEvent, ProbeKind } from '../core/events.js';
+import { AddressSet, formatAddress, isPrivateV4, isPrivateV6, v4AtOffset } from './addresses.js';
+import {
+  Decoded,
+  decodeFrame,
+  IPPROTO_TCP,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_SYN,
+  TCP_URG,
+  tcpOptions,
+} from './decode/index.js';
+
+export const RECORD_HEADER_BYTES = 16;
+export const align8 = (n: number): number => (n + 7) & ~7;
+
+export interface CounterSnapshot {
+  /** Every frame handed in: counted + ignored + malformed. */
+  packets: number;
+  malformed: number;
+  /** Frames left out on purpose: the host's own, --exclude-private sources, not to an --only-dst address. */
+  ignored: number;
+  tcp: { all: Record<string, number>; syn: Record<string, number> };
+  udp: Record<string, number>;
+  ip_protocols: Record<string, number>;
+  ethertypes: Record<string, number>;
+}
+
+export interface PacketCountersOptions {
+  excludePrivate: boolean;
+  onlyDst: string[];
+  onProbe?: (p: ProbeEvent) => void;
+}
+
+/** The six classic flags; ECE and CWR (ECN) never change what a packet is. */
+const FLAGS6 = 0x3f;
+
+/**
+ * What a TCP segment is as a probe, or null when it is not one. A connection attempt is SYN set and ACK
+ * clear, whatever else is set (SYN+ECE+CWR is an ECN SYN). ACK-only segments are not probes: without flow
+ * state they cannot be told apart from established traffic (documented in docs/counters.md).
+ */
+export function tcpProbeKind(flags: number): ProbeKind | null {
+  const f = flags & FLAGS6;
+  if (f & TCP_SYN) return f & TCP_ACK ? null : 'syn';
+  if (f === 0) return 'null';
+  if (f === (TCP_FIN | TCP_PSH | TCP_URG)) return 'xmas';
+  if (f === TCP_FIN) return 'fin';
+  if (f === (TCP_FIN | TCP_ACK)) return 'maimon';
+  return null;
+}
+
+export const isConnectionAttempt = (flags: number): boolean => (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+
+class Tables {
+  tcpAll = new Float64Array(65536);
+  tcpSyn = new Float64Array(65536);
+  udp = new Float64Array(65536);
+  ipProto = new Float64Array(256);
+  ether = new Float64Array(65536);
+  packets = 0;
+  malformed = 0;
+  ignored = 0;
+
+  copyFrom(o: Tables): void {
+    this.tcpAll.set(o.tcpAll);
+    this.tcpSyn.set(o.tcpSyn);
+    this.udp.set(o.udp);
+    this.ipProto.set(o.ipProto);
+    this.ether.set(o.ether);
+    this.packets = o.packets;
+    this.malformed = o.malformed;
+    this.ignored = o.ignored;
+  }
+}
+
+function sparse(
+  a: Float64Array,
+  base: Float64Array | null,
+  key: (i: number) => string,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]! - (base ? base[i]! : 0);
+    if (v !== 0) out[key(i)] = v;
+  }
+  return out;
+}
+
+const portKey = (i: number): string => String(i);
+const etherKey = (i: number): string => '0x' + i.toString(16).padStart(4, '0');
+
+export class PacketCounters {
+  private readonly t = new Tables();
+  /** The totals at the previous takeInterval(). */
+  private readonly last = new Tables();
+  private readonly d = new Decoded();
+  private readonly own = new AddressSet();
+  private readonly onlyDst: AddressSet;
+  private readonly excludePrivate: boolean;
+  private readonly onProbe: ((p: ProbeEvent) => void) | undefined;
+
+  constructor(opts: PacketCountersOptions) {
+    this.excludePrivate = opts.excludePrivate;
+    this.onlyDst = new AddressSet(opts.onlyDst);
+    this.onProbe = opts.onProbe;
+  }
+
+  /** The host's own addresses: packets FROM them are its outgoing traffic, never counted as incoming. */
+  setOwnAddresses(addrs: string[]): void {
+    this.own.replace(addrs);
+  }
+
+  addBatch(buf: Buffer, count: number, linktype: number): void {
+    const t = this.t;
+    const d = this.d;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const size = buf.length;
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      t.packets++;
+      if (off + RECORD_HEADER_BYTES > size) {
+        // A batch shorter than its count says: the rest cannot be read; count it rather than lose it.
+        t.malformed += count - i;
+        t.packets += count - i - 1;
+        return;
+      }
+      const caplen = dv.getUint32(off + 8, true);
+      const origLen = dv.getUint32(off + 12, true);
+      const start = off + RECORD_HEADER_BYTES;
+      if (caplen > size - start) {
+        t.malformed += count - i;
+        t.packets += count - i - 1;
+        return;
+      }
+      off = align8(start + caplen);
+      if (caplen > origLen || !decodeFrame(d, buf, start, caplen, origLen, linktype)) {
+        t.malformed++;
+        continue;
+      }
+      if (this.isIgnored(buf)) {
+        t.ignored++;
+        continue;
+      }
+      t.ether[d.ethertype]!++;
+      if (d.ipVersion === 0) continue;
+      t.ipProto[d.ipProto]!++;
+      if (!d.hasPorts) continue;
+      if (d.ipProto === IPPROTO_TCP) {
+        t.tcpAll[d.dport]!++;
+        if (isConnectionAttempt(d.tcpFlags)) t.tcpSyn[d.dport]!++;
+        if (this.onProbe) {
+          const kind = tcpProbeKind(d.tcpFlags);
+          if (kind) this.emitTcp(buf, dv, kind, start);
+        }
+      } else {
+        t.udp[d.dport]!++;
+        if (this.onProbe) this.emitUdp(buf, dv, start);
+      }
+    }
+  }
+
+  private isIgnored(buf: Buffer): boolean {
+    const d = this.d;
+    if (d.outgoing) return true;
+    if (d.ipVersion === 0) return false; // address filters apply to IP packets only
+    const v = d.ipVersion;
+    if (this.own.size > 0 && this.own.has(v, buf, d.srcOff)) return true;
+    if (
+      this.excludePrivate &&
+      (v === 4 ? isPrivateV4(v4AtOffset(buf, d.srcOff)) : isPrivateV6(buf, d.srcOff))
+    )
+      return true;
+    return this.onlyDst.size > 0 && !this.onlyDst.has(v, buf, d.dstOff);
+  }
+
+  private probeBase(
+    buf: Buffer,
+    dv: DataView,
+    start: number,
+    proto: 'tcp' | 'udp',
+    kind: ProbeKind,
+  ): ProbeEvent {
+    const d = this.d;
+    const rec = start - RECORD_HEADER_BYTES;
+    const time = dv.getUint32(rec, true) * 1000 + Math.floor(dv.getUint32(rec + 4, true) / 1000);
+    return {
+      type: 'probe',
+      time,
+      via: 'capture',
+      proto,
+      kind,
+      src: formatAddress(d.ipVersion, buf, d.srcOff),
+      dst: formatAddress(d.ipVersion, buf, d.dstOff),
+      sport: d.sport,
+      dport: d.dport,
+      ttl: d.ttl,
+      ipId: d.ipId >= 0 ? d.ipId : undefined,
+    };
+  }
+
+  private emitTcp(buf: Buffer, dv: DataView, kind: ProbeKind, start: number): void {
+    const d = this.d;
+    const p = this.probeBase(buf, dv, start, 'tcp', kind);
+    const o = tcpOptions(d, buf);
+    p.window = d.window;
+    p.seq = d.seq;
+    p.options = o.kinds;
+    if (o.mss !== undefined) p.mss = o.mss;
+    if (o.wscale !== undefined) p.wscale = o.wscale;
+    this.onProbe!(p);
+  }
+
+  private emitUdp(buf: Buffer, dv: DataView, start: number): void {
+    this.onProbe!(this.probeBase(buf, dv, start, 'udp', 'udp'));
+  }
+
+  private build(base: Tables | null): CounterSnapshot {
+    const t = this.t;
+    return {
+      packets: t.packets - (base?.packets ?? 0),
+      malformed: t.malformed - (base?.malformed ?? 0),
+      ignored: t.ignored - (base?.ignored ?? 0),
+      tcp: {
+        all: sparse(t.tcpAll, base?.tcpAll ?? null, portKey),
+        syn: sparse(t.tcpSyn, base?.tcpSyn ?? null, portKey),
+      },
+      udp: sparse(t.udp, base?.udp ?? null, portKey),
+      ip_protocols: sparse(t.ipProto, base?.ipProto ?? null, portKey),
+      ethertypes: sparse(t.ether, base?.ether ?? null, etherKey),
+    };
+  }
+
+  /** Totals since the counters were made. */
+  snapshot(): CounterSnapshot {
+    return this.build(null);
+  }
+
+  /** Counts since the previous takeInterval() (or since the start). */
+  takeInterval(): CounterSnapshot {
+    const s = this.build(this.last);
+    this.last.copyFrom(this.t);
+    return s;
+  }
+}
