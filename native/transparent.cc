@@ -1,6 +1,356 @@
-// TODO(owner): the native work stream fills this addon in.
+// Transparent (TPROXY) sockets for tproxy mode. Thin on purpose: TypeScript validates every argument
+// (src/listen/transparent-addon.ts); this file only does what Node's net and dgram cannot:
+//  - tcpListen: a listening TCP socket with IP_TRANSPARENT / IPV6_TRANSPARENT; JS takes the fd with
+//    net.Server.listen({fd}) and reads the original destination from socket.localAddress/localPort.
+//  - udpSocket: a UDP socket with IP_TRANSPARENT and IP(V6)_RECVORIGDSTADDR, so each datagram carries the
+//    address the client aimed at (dgram's rinfo only has the source).
+//  - UdpReceiver: polls a UDP fd with uv_poll on the loop thread and drains it with recvmmsg straight into
+//    a JS-owned Buffer of fixed-stride records; one JS callback per wakeup (a batch), never per datagram.
 #include <napi.h>
+#include <uv.h>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#ifndef IP_TRANSPARENT
+#define IP_TRANSPARENT 19
+#endif
+#ifndef IP_RECVORIGDSTADDR
+#define IP_RECVORIGDSTADDR 20
+#endif
+#ifndef IP_ORIGDSTADDR
+#define IP_ORIGDSTADDR 20
+#endif
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75
+#endif
+#ifndef IPV6_RECVORIGDSTADDR
+#define IPV6_RECVORIGDSTADDR 74
+#endif
+#ifndef IPV6_ORIGDSTADDR
+#define IPV6_ORIGDSTADDR 74
+#endif
+
+namespace {
+
+// Record layout (must match RECORD_HEADER in src/listen/transparent-addon.ts):
+//   0 u32 wire length (whole datagram, host order)   4 u16 kept length (host order)
+//   6 u8 family (4|6)   7 u8 flags (bit0: original destination missing)
+//   8 u16 source port (network order)   10 u16 original destination port (network order)
+//  12 u32 reserved   16 source address [16]   32 original destination address [16]   48 payload
+constexpr size_t kHeader = 48;
+constexpr unsigned kVlen = 64;  // datagrams per recvmmsg call
+
+Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
+  std::string msg = std::string(what) + ": " + strerror(err);
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("errno", Napi::Number::New(env, err));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool SetInt(int fd, int level, int opt, int value) {
+  return setsockopt(fd, level, opt, &value, sizeof value) == 0;
+}
+
+// Fills a sockaddr for family 4|6 from a literal (already validated by TypeScript).
+bool MakeAddr(int family, const std::string& address, int port, sockaddr_storage* ss, socklen_t* len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4) {
+    auto* a = reinterpret_cast<sockaddr_in*>(ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) return false;
+    *len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) return false;
+    *len = sizeof *a;
+  }
+  return true;
+}
+
+// Shared by tcpListen and udpSocket: socket, transparent, reuseaddr, (v6only), bind. Returns fd or -errno.
+int OpenTransparent(int family, int type, const std::string& address, int port, const char** what) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!MakeAddr(family, address, port, &ss, &len)) {
+    *what = "inet_pton";
+    return -EINVAL;
+  }
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *what = "socket";
+    return -errno;
+  }
+  int err = 0;
+  if (!SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+    *what = "setsockopt(SO_REUSEADDR)";
+    err = errno;
+  } else if (family == 4 && !SetInt(fd, SOL_IP, IP_TRANSPARENT, 1)) {
+    *what = "setsockopt(IP_TRANSPARENT)";
+    err = errno;
+  } else if (family == 6 && !SetInt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1)) {
+    *what = "setsockopt(IPV6_TRANSPARENT)";
+    err = errno;
+  } else if (family == 6 && !SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) {
+    // One socket per family: the v4 socket takes IPv4, so the v6 one must not see v4-mapped traffic.
+    *what = "setsockopt(IPV6_V6ONLY)";
+    err = errno;
+  } else if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    *what = "bind";
+    err = errno;
+  }
+  if (err) {
+    close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+// tcpListen(family, address, port, backlog) -> fd
+Napi::Value TcpListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = info[0].As<Napi::Number>().Int32Value();
+  std::string address = info[1].As<Napi::String>().Utf8Value();
+  int port = info[2].As<Napi::Number>().Int32Value();
+  int backlog = info[3].As<Napi::Number>().Int32Value();
+  const char* what = "";
+  int fd = OpenTransparent(family, SOCK_STREAM, address, port, &what);
+  if (fd < 0) return ThrowErrno(env, what, -fd);
+  if (listen(fd, backlog) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "listen", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// udpSocket(family, address, port, rcvbuf) -> fd
+Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = info[0].As<Napi::Number>().Int32Value();
+  std::string address = info[1].As<Napi::String>().Utf8Value();
+  int port = info[2].As<Napi::Number>().Int32Value();
+  int rcvbuf = info[3].As<Napi::Number>().Int32Value();
+  const char* what = "";
+  int fd = OpenTransparent(family, SOCK_DGRAM, address, port, &what);
+  if (fd < 0) return ThrowErrno(env, what, -fd);
+  bool ok = family == 4 ? SetInt(fd, SOL_IP, IP_RECVORIGDSTADDR, 1)
+                        : SetInt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1);
+  if (!ok) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "setsockopt(RECVORIGDSTADDR)", err);
+  }
+  // A big receive buffer absorbs bursts between wakeups. FORCE passes rmem_max with CAP_NET_ADMIN;
+  // without it fall back to the capped size (not fatal).
+  if (rcvbuf > 0 && !SetInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)) SetInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+  return Napi::Number::New(env, fd);
+}
+
+// closeFd(fd): for fds that were never handed to Node (error paths, UDP fds after the receiver stopped).
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd >= 0) close(fd);
+  return info.Env().Undefined();
+}
+
+class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UdpReceiver",
+                       {InstanceMethod("start", &UdpReceiver::Start), InstanceMethod("stop", &UdpReceiver::Stop),
+                        InstanceMethod("stats", &UdpReceiver::Stats)});
+  }
+
+  // new UdpReceiver(fd, buffer, keep, maxRecords, callback(count, drops))
+  // buffer holds maxRecords records of stride kHeader + align8(keep); JS reads it synchronously in callback.
+  explicit UdpReceiver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpReceiver>(info) {
+    fd_ = info[0].As<Napi::Number>().Int32Value();
+    auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+    keep_ = info[2].As<Napi::Number>().Uint32Value();
+    max_records_ = info[3].As<Napi::Number>().Uint32Value();
+    stride_ = kHeader + ((keep_ + 7) & ~static_cast<size_t>(7));
+    if (max_records_ == 0 || buf.Length() < stride_ * max_records_) {
+      Napi::RangeError::New(info.Env(), "buffer too small for maxRecords records").ThrowAsJavaScriptException();
+      return;
+    }
+    data_ = buf.Data();
+    buffer_ref_ = Napi::Persistent(buf.As<Napi::Object>());
+    callback_ = Napi::Persistent(info[4].As<Napi::Function>());
+    msgs_.resize(kVlen);
+    iovs_.resize(kVlen);
+    names_.resize(kVlen);
+    ctrls_.resize(kVlen);
+  }
+
+  ~UdpReceiver() override { StopPoll(); }
+
+ private:
+  struct Ctrl {
+    alignas(cmsghdr) uint8_t bytes[CMSG_SPACE(sizeof(sockaddr_in6)) + 64];
+  };
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (poll_) return env.Undefined();
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int r = uv_poll_init(loop, poll_, fd_);
+    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    if (r != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(r)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    env_ = env;
+    Ref();  // stay alive while polling even if JS drops its reference
+    return env.Undefined();
+  }
+
+  // stop(): no more callbacks; the fd stays open (JS closes it with closeFd).
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (poll_) {
+      StopPoll();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("datagrams", Napi::Number::New(info.Env(), static_cast<double>(datagrams_)));
+    o.Set("wakeups", Napi::Number::New(info.Env(), static_cast<double>(wakeups_)));
+    o.Set("errors", Napi::Number::New(info.Env(), static_cast<double>(errors_)));
+    return o;
+  }
+
+  void StopPoll() {
+    if (!poll_) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<UdpReceiver*>(handle->data);
+    if (status < 0 || !(events & UV_READABLE)) return;
+    self->Drain();
+  }
+
+  // Reads until the socket is empty or the batch buffer is full, then makes one JS call.
+  void Drain() {
+    wakeups_++;
+    uint32_t count = 0;
+    while (count < max_records_) {
+      unsigned vlen = std::min<unsigned>(kVlen, max_records_ - count);
+      for (unsigned i = 0; i < vlen; i++) {
+        uint8_t* rec = data_ + (count + i) * stride_;
+        iovs_[i].iov_base = rec + kHeader;
+        iovs_[i].iov_len = keep_;
+        msghdr& h = msgs_[i].msg_hdr;
+        memset(&h, 0, sizeof h);
+        h.msg_name = &names_[i];
+        h.msg_namelen = sizeof names_[i];
+        h.msg_iov = &iovs_[i];
+        h.msg_iovlen = 1;
+        h.msg_control = ctrls_[i].bytes;
+        h.msg_controllen = sizeof ctrls_[i].bytes;
+        msgs_[i].msg_len = 0;
+      }
+      // MSG_TRUNC: msg_len is the datagram's real size even when only `keep` bytes fit.
+      int n = recvmmsg(fd_, msgs_.data(), vlen, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+      if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) errors_++;
+        break;
+      }
+      for (int i = 0; i < n; i++) Encode(data_ + (count + i) * stride_, msgs_[i]);
+      count += n;
+      datagrams_ += n;
+      if (static_cast<unsigned>(n) < vlen) break;
+    }
+    if (count == 0) return;
+    Napi::HandleScope scope(env_);
+    callback_.MakeCallback(env_.Global(), {Napi::Number::New(env_, count)});
+  }
+
+  void Encode(uint8_t* rec, const mmsghdr& m) {
+    const msghdr& h = m.msg_hdr;
+    uint32_t wire = m.msg_len;
+    uint16_t kept = static_cast<uint16_t>(std::min<uint32_t>(wire, keep_));
+    memset(rec, 0, kHeader);
+    memcpy(rec, &wire, 4);
+    memcpy(rec + 4, &kept, 2);
+    uint8_t flags = 1;  // cleared below when the original destination is found
+    const auto* src = reinterpret_cast<const sockaddr*>(h.msg_name);
+    if (src->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(src);
+      rec[6] = 4;
+      memcpy(rec + 8, &a->sin_port, 2);
+      memcpy(rec + 16, &a->sin_addr, 4);
+    } else {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(src);
+      rec[6] = 6;
+      memcpy(rec + 8, &a->sin6_port, 2);
+      memcpy(rec + 16, &a->sin6_addr, 16);
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+        sockaddr_in a;
+        memcpy(&a, CMSG_DATA(c), sizeof a);
+        memcpy(rec + 10, &a.sin_port, 2);
+        memcpy(rec + 32, &a.sin_addr, 4);
+        flags = 0;
+      } else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
+        sockaddr_in6 a;
+        memcpy(&a, CMSG_DATA(c), sizeof a);
+        memcpy(rec + 10, &a.sin6_port, 2);
+        memcpy(rec + 32, &a.sin6_addr, 16);
+        flags = 0;
+      }
+    }
+    rec[7] = flags;
+  }
+
+  int fd_ = -1;
+  uint8_t* data_ = nullptr;
+  size_t keep_ = 0;
+  size_t stride_ = 0;
+  uint32_t max_records_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  Napi::Env env_ = nullptr;
+  Napi::ObjectReference buffer_ref_;
+  Napi::FunctionReference callback_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<sockaddr_storage> names_;
+  std::vector<Ctrl> ctrls_;
+  uint64_t datagrams_ = 0, wakeups_ = 0, errors_ = 0;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("tcpListen", Napi::Function::New(env, TcpListen));
+  exports.Set("udpSocket", Napi::Function::New(env, UdpSocket));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("UdpReceiver", UdpReceiver::Define(env));
+  exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
+  return exports;
+}
+
+}  // namespace
 
 NODE_API_MODULE(tidewatch_transparent, Init)

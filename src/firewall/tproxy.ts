@@ -1,0 +1,364 @@
+// nftables TPROXY rules and the policy routing they need, for --listen tproxy (docs/tproxy.md).
+// tidewatch owns one table (inet tidewatch_tproxy), one ip rule per family (fwmark → table) and one local
+// default route per family in that table. It removes all of them on close, on SIGTERM/SIGINT (via close),
+// at process exit, and — idempotently — at the next start after a crash or SIGKILL.
+//
+// The ruleset text is generated here from validated values only (integer ports, CIDRs checked with
+// node:net, interface names from a strict alphabet); nothing a remote peer sends can reach it.
+import { execFile, execFileSync } from 'node:child_process';
+import { isIPv4, isIPv6 } from 'node:net';
+import { ConfigError, TidewatchError } from '../core/errors.js';
+
+export const TABLE = 'tidewatch_tproxy';
+/** fwmark set on diverted packets ("tw"). */
+export const MARK = 0x7477;
+/** Routing table holding `local default dev lo`, and the ip rule preference (before main at 32766). */
+export const ROUTE_TABLE = 29815;
+export const RULE_PREF = 29815;
+
+export type Family = 4 | 6;
+
+export interface TproxyPlan {
+  /** Port of the transparent sockets. */
+  port: number;
+  /** Interfaces whose traffic is taken; empty = every interface but lo. */
+  ifaces: string[];
+  /** Destination CIDRs taken per family; null = any destination of that family; [] = none. */
+  dst4: string[] | null;
+  dst6: string[] | null;
+  /** Families with transparent sockets (rules and routes only for those). */
+  families: Family[];
+  /** Destination ports never diverted, per protocol (sorted, unique). */
+  tcpExcluded: number[];
+  udpExcluded: number[];
+}
+
+export interface PlanInput {
+  tproxyPort: number;
+  tproxyIface: readonly string[];
+  tproxyDst: readonly string[];
+  sshPort: number;
+  excludePorts: readonly number[];
+  http: string;
+}
+
+const IFNAME = /^[A-Za-z0-9_.@+-]{1,15}$/;
+
+function checkPort(p: number, what: string): number {
+  if (!Number.isInteger(p) || p < 1 || p > 65535)
+    throw new ConfigError(`${what}: ${p} is not a port 1-65535`);
+  return p;
+}
+
+/** The port of an ADDR:PORT / [v6]:PORT string, or undefined for 'off' / no port. */
+export function portOf(addr: string): number | undefined {
+  if (addr === 'off' || addr === '') return undefined;
+  const m = /:(\d{1,5})$/.exec(addr);
+  if (!m) return undefined;
+  const p = Number(m[1]);
+  return p >= 1 && p <= 65535 ? p : undefined;
+}
+
+/** Validates a CIDR (or a bare address) and returns its canonical network form, with the family. */
+export function parseCidr(text: string): { family: Family; cidr: string } {
+  const [addr = '', len, extra] = text.trim().split('/');
+  const family: Family | 0 = isIPv4(addr) ? 4 : isIPv6(addr) && !addr.includes('%') ? 6 : 0;
+  if (!family || extra !== undefined)
+    throw new ConfigError(
+      `--tproxy-dst: ${JSON.stringify(text)} is not an address or CIDR (e.g. 198.18.1.0/24)`,
+    );
+  const max = family === 4 ? 32 : 128;
+  const bits = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : -1;
+  if (bits < 0 || bits > max)
+    throw new ConfigError(`--tproxy-dst: prefix length in ${JSON.stringify(text)} must be 0-${max}`);
+  const bytes = family === 4 ? v4Bytes(addr) : v6Bytes(addr);
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    bytes[i]! &= (0xff << (8 - keep)) & 0xff;
+  }
+  return { family, cidr: `${family === 4 ? bytes.join('.') : v6Text(bytes)}/${bits}` };
+}
+
+function v4Bytes(a: string): number[] {
+  return a.split('.').map(Number);
+}
+
+// node:net validates IPv6 text but has no parser to bytes; this expands the already-validated form.
+function v6Bytes(a: string): number[] {
+  let text = a;
+  const tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.slice(lastColon + 1).includes('.')) {
+    tail.push(...v4Bytes(text.slice(lastColon + 1)));
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const [head = '', rest] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r].map((g) =>
+    parseInt(g, 16),
+  );
+  const bytes = groups.flatMap((g) => [g >> 8, g & 0xff]);
+  if (tail.length) bytes.splice(12, 4, ...tail);
+  return bytes;
+}
+
+function v6Text(bytes: number[]): string {
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return g.join(':');
+}
+
+/** Sorted unique ports, given as nft set elements with ranges merged (1-3, 5). */
+export function portElements(ports: readonly number[]): string[] {
+  const s = [...new Set(ports)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length;) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
+    out.push(i === j ? String(s[i]) : `${s[i]}-${s[j]}`);
+    i = j + 1;
+  }
+  return out;
+}
+
+/**
+ * Builds the validated plan. `local` holds ports with a local listener at start: they, the SSH port,
+ * --exclude-ports and the sensor's own --http port are never diverted.
+ */
+export function buildPlan(
+  cfg: PlanInput,
+  local: { tcp: readonly number[]; udp: readonly number[] },
+  families: Family[],
+): TproxyPlan {
+  const port = checkPort(cfg.tproxyPort, '--tproxy-port');
+  for (const i of cfg.tproxyIface)
+    if (!IFNAME.test(i))
+      throw new ConfigError(
+        `--tproxy-iface: ${JSON.stringify(i)} is not an interface name (letters, digits, _ . - @ +)`,
+      );
+  let dst4: string[] | null = null;
+  let dst6: string[] | null = null;
+  if (cfg.tproxyDst.length) {
+    dst4 = [];
+    dst6 = [];
+    for (const d of cfg.tproxyDst) {
+      const c = parseCidr(d);
+      (c.family === 4 ? dst4 : dst6).push(c.cidr);
+    }
+    dst4 = [...new Set(dst4)];
+    dst6 = [...new Set(dst6)];
+  }
+  const common = [
+    checkPort(cfg.sshPort, '--ssh-port'),
+    ...cfg.excludePorts.map((p) => checkPort(p, '--exclude-ports')),
+  ];
+  const http = portOf(cfg.http);
+  const tcp = [...common, ...local.tcp.map((p) => checkPort(p, 'local listener'))];
+  if (http !== undefined) tcp.push(http);
+  const udp = [...common, ...local.udp.map((p) => checkPort(p, 'local listener'))];
+  return {
+    port,
+    ifaces: [...cfg.tproxyIface],
+    dst4,
+    dst6,
+    families: [...new Set(families)].sort(),
+    tcpExcluded: [...new Set(tcp)].sort((a, b) => a - b),
+    udpExcluded: [...new Set(udp)].sort((a, b) => a - b),
+  };
+}
+
+/** The nftables ruleset for a plan (a whole `table inet tidewatch_tproxy`). */
+export function renderRuleset(plan: TproxyPlan): string {
+  const mark = `0x${MARK.toString(16)}`;
+  const set = (name: string, type: string, elements: readonly string[]): string =>
+    `\tset ${name} {\n\t\ttype ${type}; flags interval;\n` +
+    (elements.length ? `\t\telements = { ${elements.join(', ')} }\n` : '') +
+    '\t}\n';
+  const lines: string[] = [];
+  const rule = (s: string): number => lines.push(`\t\t${s}`);
+  rule('type filter hook prerouting priority mangle; policy accept;');
+  // Packets of connections already held by a transparent socket: deliver them locally, nothing else.
+  rule(`meta l4proto tcp socket transparent 1 meta mark set ${mark} accept comment "tidewatch: own flows"`);
+  if (plan.ifaces.length)
+    rule(
+      `iifname != { ${plan.ifaces.map((i) => `"${i}"`).join(', ')} } return comment "tidewatch: other interfaces"`,
+    );
+  else rule('iifname "lo" return comment "tidewatch: never loopback"');
+  rule('meta pkttype != host return comment "tidewatch: no broadcast or multicast"');
+  // Established and related flows (the host's own outgoing connections, flows open before start).
+  rule('ct state established,related return comment "tidewatch: established flows"');
+  rule('tcp dport @tcp_excluded return comment "tidewatch: local services, ssh, --exclude-ports, --http"');
+  rule('udp dport @udp_excluded return comment "tidewatch: local services, ssh, --exclude-ports"');
+  const tproxy = (fam: Family, dst: string[] | null, proto: 'tcp' | 'udp'): void => {
+    if (!plan.families.includes(fam) || (dst && dst.length === 0)) return;
+    const nf = fam === 4 ? 'ipv4' : 'ipv6';
+    const ipk = fam === 4 ? 'ip' : 'ip6';
+    const daddr = dst ? ` ${ipk} daddr @dst${fam}` : '';
+    rule(
+      `meta nfproto ${nf} meta l4proto ${proto}${daddr} tproxy ${ipk} to :${plan.port} meta mark set ${mark} accept`,
+    );
+  };
+  for (const fam of [4, 6] as const) {
+    tproxy(fam, fam === 4 ? plan.dst4 : plan.dst6, 'tcp');
+    tproxy(fam, fam === 4 ? plan.dst4 : plan.dst6, 'udp');
+  }
+  let sets = set('tcp_excluded', 'inet_service', portElements(plan.tcpExcluded));
+  sets += set('udp_excluded', 'inet_service', portElements(plan.udpExcluded));
+  if (plan.dst4) sets += set('dst4', 'ipv4_addr', plan.dst4);
+  if (plan.dst6) sets += set('dst6', 'ipv6_addr', plan.dst6);
+  return `table inet ${TABLE} {\n${sets}\tchain prerouting {\n${lines.join('\n')}\n\t}\n}\n`;
+}
+
+interface RunResult {
+  code: number;
+  stderr: string;
+  missing: boolean;
+}
+
+function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: 15_000 }, (err, _stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
+      resolve({
+        code: e ? (typeof e.code === 'number' ? e.code : 1) : 0,
+        stderr: String(stderr).trim() || (e?.message ?? ''),
+        missing: e?.code === 'ENOENT',
+      });
+    });
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input ?? '');
+  });
+}
+
+function runSync(cmd: string, args: string[], input?: string): boolean {
+  try {
+    execFileSync(cmd, args, { input: input ?? '', stdio: ['pipe', 'ignore', 'ignore'], timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(what: string, r: RunResult): never {
+  const tool = what.startsWith('nft') ? 'nft' : 'ip';
+  let fix = '';
+  if (r.missing)
+    fix =
+      tool === 'nft'
+        ? 'install nftables (apt-get install nftables)'
+        : 'install iproute2 (apt-get install iproute2)';
+  else if (/not permitted|permission denied/i.test(r.stderr)) fix = 'run as root or with CAP_NET_ADMIN';
+  else if (/No such file or directory|not supported/i.test(r.stderr) && tool === 'nft')
+    fix = 'the kernel lacks nftables tproxy/socket support: modprobe nft_tproxy nft_socket';
+  const detail = r.stderr.split('\n').find((l) => l.trim()) ?? `exit ${r.code}`;
+  throw new TidewatchError(
+    'TW_ERR_FIREWALL',
+    `tproxy: ${what} failed (${detail.trim()})${fix ? `: ${fix}` : ''}`,
+  );
+}
+
+const ruleArgs = (fam: Family): string[] => [
+  `-${fam}`,
+  'rule',
+  'del',
+  'pref',
+  String(RULE_PREF),
+  'fwmark',
+  `0x${MARK.toString(16)}`,
+  'lookup',
+  String(ROUTE_TABLE),
+];
+
+/** Removes the table, ip rules and routes of any earlier run (also a crashed one). Idempotent. */
+export async function removeTproxy(): Promise<void> {
+  // `add` then `delete` in one transaction: deletes whether or not the table exists.
+  await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
+  for (const fam of [4, 6] as const) {
+    // Several copies may exist after repeated crashes: delete until none is left (bounded).
+    for (let i = 0; i < 16; i++) if ((await run('ip', ruleArgs(fam))).code !== 0) break;
+    await run('ip', [`-${fam}`, 'route', 'flush', 'table', String(ROUTE_TABLE)]);
+  }
+}
+
+/** Synchronous removeTproxy for process exit and destroy(). */
+export function removeTproxySync(): void {
+  runSync('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
+  for (const fam of [4, 6] as const) {
+    for (let i = 0; i < 16; i++) if (!runSync('ip', ruleArgs(fam))) break;
+    runSync('ip', [`-${fam}`, 'route', 'flush', 'table', String(ROUTE_TABLE)]);
+  }
+}
+
+export interface TproxyRules {
+  readonly ruleset: string;
+  /** Removes everything installed. Idempotent. */
+  close(): Promise<void>;
+  /** Synchronous removal (forced shutdown). Idempotent. */
+  destroy(): void;
+}
+
+/**
+ * Installs the plan: cleans leftovers first, then routing (so a diverted packet is never routed away),
+ * then the table in one atomic nft transaction. On any error, removes what it added and throws.
+ */
+export async function installTproxy(plan: TproxyPlan): Promise<TproxyRules> {
+  await removeTproxy();
+  const ruleset = renderRuleset(plan);
+  try {
+    for (const fam of plan.families) {
+      const any = fam === 4 ? '0.0.0.0/0' : '::/0';
+      const r1 = await run('ip', [
+        `-${fam}`,
+        'route',
+        'add',
+        'local',
+        any,
+        'dev',
+        'lo',
+        'table',
+        String(ROUTE_TABLE),
+      ]);
+      if (r1.code !== 0) fail(`ip -${fam} route add local ${any} dev lo table ${ROUTE_TABLE}`, r1);
+      const r2 = await run('ip', [
+        `-${fam}`,
+        'rule',
+        'add',
+        'pref',
+        String(RULE_PREF),
+        'fwmark',
+        `0x${MARK.toString(16)}`,
+        'lookup',
+        String(ROUTE_TABLE),
+      ]);
+      if (r2.code !== 0) fail(`ip -${fam} rule add fwmark 0x${MARK.toString(16)} lookup ${ROUTE_TABLE}`, r2);
+    }
+    const r = await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n${ruleset}`);
+    if (r.code !== 0) fail('nft -f (table inet tidewatch_tproxy)', r);
+  } catch (err) {
+    await removeTproxy();
+    throw err;
+  }
+  const onExit = (): void => removeTproxySync();
+  process.once('exit', onExit);
+  let state: 'up' | 'closing' | 'down' = 'up';
+  let closing: Promise<void> | undefined;
+  return {
+    ruleset,
+    close() {
+      closing ??= (async () => {
+        state = 'closing';
+        await removeTproxy();
+        state = 'down';
+        process.off('exit', onExit);
+      })();
+      return closing;
+    },
+    destroy() {
+      if (state === 'down') return;
+      state = 'down';
+      removeTproxySync();
+      process.off('exit', onExit);
+    },
+  };
+}

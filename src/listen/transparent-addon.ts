@@ -1,0 +1,230 @@
+// Typed wrapper of the transparent-socket addon (native/transparent.cc). The C++ side trusts its arguments,
+// so every value is validated here first; errors become TidewatchError codes.
+import { createRequire } from 'node:module';
+import { isIPv4, isIPv6 } from 'node:net';
+import { TidewatchError } from '../core/errors.js';
+
+export type Family = 4 | 6;
+
+/** Bytes before each record's payload in the batch buffer (see native/transparent.cc). */
+export const RECORD_HEADER = 48;
+/** A UDP datagram is at most 65535 bytes: more can never be kept. */
+export const MAX_KEEP = 65535;
+
+interface NativeReceiver {
+  start(): void;
+  stop(): void;
+  stats(): { datagrams: number; wakeups: number; errors: number };
+}
+
+interface NativeAddon {
+  tcpListen(family: number, address: string, port: number, backlog: number): number;
+  udpSocket(family: number, address: string, port: number, rcvbuf: number): number;
+  closeFd(fd: number): void;
+  UdpReceiver: new (
+    fd: number,
+    buf: Buffer,
+    keep: number,
+    maxRecords: number,
+    cb: (count: number) => void,
+  ) => NativeReceiver;
+  RECORD_HEADER: number;
+}
+
+let cached: NativeAddon | undefined;
+
+function addon(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  // dist/src/listen → repo root; the same path holds from src/listen when run from source.
+  const path = new URL('../../../build/Release/tidewatch_transparent.node', import.meta.url).pathname;
+  try {
+    cached = require(path) as NativeAddon;
+  } catch (err) {
+    throw new TidewatchError(
+      'TW_ERR_ADDON',
+      `transparent-socket addon not loadable (${path}): run "npx node-gyp rebuild" (needs g++ and make)`,
+      { cause: err },
+    );
+  }
+  if (cached.RECORD_HEADER !== RECORD_HEADER)
+    throw new TidewatchError('TW_ERR_ADDON', 'transparent-socket addon is stale: run "npx node-gyp rebuild"');
+  return cached;
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid port ${String(port)}: use 1-65535`);
+}
+
+function checkAddress(family: Family, address: string): void {
+  if (family === 4 ? !isIPv4(address) : !isIPv6(address) || address.includes('%'))
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid IPv${family} address ${JSON.stringify(address)}`);
+}
+
+function sockError(what: string, family: Family, port: number, err: unknown): TidewatchError {
+  const e = err as { message?: string; errno?: number };
+  const hint =
+    e.errno === 1 /* EPERM */
+      ? ': transparent sockets need root or CAP_NET_ADMIN'
+      : e.errno === 98 /* EADDRINUSE */
+        ? `: port ${port} is in use, choose another with --tproxy-port`
+        : e.errno === 97 /* EAFNOSUPPORT */
+          ? `: IPv${family} is not available on this host`
+          : '';
+  return new TidewatchError(
+    'TW_ERR_LISTEN',
+    `transparent ${what} socket IPv${family} port ${port}: ${e.message ?? String(err)}${hint}`,
+    { cause: err },
+  );
+}
+
+/** A listening TCP socket with IP(V6)_TRANSPARENT; returns its fd for net.Server.listen({fd}). */
+export function transparentTcpListen(family: Family, address: string, port: number, backlog = 4096): number {
+  checkAddress(family, address);
+  checkPort(port);
+  if (!Number.isInteger(backlog) || backlog < 1 || backlog > 65535)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid backlog ${backlog}`);
+  try {
+    return addon().tcpListen(family, address, port, backlog);
+  } catch (err) {
+    if (err instanceof TidewatchError) throw err;
+    throw sockError('TCP', family, port, err);
+  }
+}
+
+/** A bound UDP socket with IP(V6)_TRANSPARENT and IP(V6)_RECVORIGDSTADDR; returns its fd. */
+export function transparentUdpSocket(
+  family: Family,
+  address: string,
+  port: number,
+  rcvbuf = 8 << 20,
+): number {
+  checkAddress(family, address);
+  checkPort(port);
+  if (!Number.isInteger(rcvbuf) || rcvbuf < 0 || rcvbuf > 1 << 30)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid receive buffer ${rcvbuf}`);
+  try {
+    return addon().udpSocket(family, address, port, rcvbuf);
+  } catch (err) {
+    if (err instanceof TidewatchError) throw err;
+    throw sockError('UDP', family, port, err);
+  }
+}
+
+export function closeFd(fd: number): void {
+  if (Number.isInteger(fd) && fd >= 0) addon().closeFd(fd);
+}
+
+/** One received datagram, decoded from a batch record. `data` is a copy, safe to keep. */
+export interface ReceivedDatagram {
+  family: Family;
+  src: string;
+  sport: number;
+  /** Original destination; '' / 0 when the kernel gave none (not behind TPROXY). */
+  dst: string;
+  dport: number;
+  data: Buffer;
+  /** Whole size of the datagram on the wire. */
+  bytes: number;
+}
+
+export interface UdpReceiverOptions {
+  /** Bytes kept of each datagram (1..65535). */
+  keep: number;
+  /** Datagrams per batch (per JS callback). */
+  maxBatch?: number;
+}
+
+function formatAddr(family: Family, buf: Buffer, off: number): string {
+  if (family === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push(buf.readUInt16BE(off + i).toString(16));
+  // Compress the longest run of zero groups (RFC 5952) so addresses read like node's own.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (parts[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && parts[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return parts.join(':');
+  const head = parts.slice(0, best).join(':');
+  const tail = parts.slice(best + bestLen).join(':');
+  return `${head}::${tail}`;
+}
+
+/** Decodes `count` records of a batch buffer (exported for tests and the benchmark). */
+export function decodeBatch(
+  buf: Buffer,
+  count: number,
+  stride: number,
+  fn: (d: ReceivedDatagram) => void,
+): void {
+  for (let i = 0; i < count; i++) {
+    const off = i * stride;
+    const bytes = buf.readUInt32LE(off);
+    const kept = buf.readUInt16LE(off + 4);
+    const family: Family = buf[off + 6] === 6 ? 6 : 4;
+    const missing = (buf[off + 7]! & 1) !== 0;
+    fn({
+      family,
+      src: formatAddr(family, buf, off + 16),
+      sport: buf.readUInt16BE(off + 8),
+      dst: missing ? '' : formatAddr(family, buf, off + 32),
+      dport: missing ? 0 : buf.readUInt16BE(off + 10),
+      data: Buffer.from(buf.subarray(off + RECORD_HEADER, off + RECORD_HEADER + kept)),
+      bytes,
+    });
+  }
+}
+
+export interface UdpReceiver {
+  stats(): { datagrams: number; wakeups: number; errors: number };
+  /** Stops polling and closes the fd. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Polls a transparent UDP fd; `onBatch` is called once per wakeup with every datagram read then.
+ * The receiver owns the fd from here on (close() closes it).
+ */
+export function startUdpReceiver(
+  fd: number,
+  opts: UdpReceiverOptions,
+  onBatch: (datagrams: ReceivedDatagram[]) => void,
+): UdpReceiver {
+  if (!Number.isInteger(fd) || fd < 0) throw new TidewatchError('TW_ERR_LISTEN', `invalid fd ${fd}`);
+  const keep = opts.keep;
+  const maxBatch = opts.maxBatch ?? 256;
+  if (!Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid UDP keep size ${keep}: use 1-${MAX_KEEP}`);
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 4096)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid UDP batch size ${maxBatch}: use 1-4096`);
+  const stride = RECORD_HEADER + ((keep + 7) & ~7);
+  const buf = Buffer.alloc(stride * maxBatch);
+  const native = new (addon().UdpReceiver)(fd, buf, keep, maxBatch, (count) => {
+    const out: ReceivedDatagram[] = [];
+    decodeBatch(buf, count, stride, (d) => out.push(d));
+    onBatch(out);
+  });
+  native.start();
+  let closed = false;
+  return {
+    stats: () => native.stats(),
+    close() {
+      if (closed) return;
+      closed = true;
+      native.stop();
+      addon().closeFd(fd);
+    },
+  };
+}
