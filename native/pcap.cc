@@ -62,6 +62,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
                            InstanceMethod<&Pcap::ReadBatch>("readBatch"),
                            InstanceMethod<&Pcap::Start>("start"),
                            InstanceMethod<&Pcap::Stats>("stats"),
+                           InstanceMethod<&Pcap::DrainNow>("drain"),
                            InstanceMethod<&Pcap::Close>("close"),
                            InstanceMethod<&Pcap::Linktype>("linktype"),
                            InstanceMethod<&Pcap::Snaplen>("snaplen"),
@@ -290,6 +291,12 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
       }
       if (!more) return;
     }
+  }
+
+  // drain(): delivers what the ring holds now (before close, so the last packets are counted).
+  Napi::Value DrainNow(const Napi::CallbackInfo& info) {
+    if (p_ && poll_ && !inCallback_) Drain();
+    return info.Env().Undefined();
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

@@ -16,6 +16,8 @@ export interface NativePcap {
   readBatch(buf: Buffer): [number, number, number, string];
   start(buf: Buffer, cb: (buf: Buffer, count: number, linktype: number) => void): void;
   stats(): PcapStats;
+  /** Delivers what the ring holds now through the start() callback. */
+  drain(): void;
   close(): void;
   linktype(): number;
   snaplen(): number;

@@ -1,5 +1,13 @@
-// `tidewatch analyze FILE [--json]`: counters of a pcap/pcapng file, offline.
-// TODO(owner): filled in by the capture work stream.
+// `tidewatch analyze FILE [--json] [--filter BPF] [--max-sources N]`: the capture counters of a pcap or
+// pcapng file, offline, through the same addon, decoders and counters as live capture.
+import { statSync } from 'node:fs';
+import { isTidewatchError } from '../core/errors.js';
+import type { ProbeEvent } from '../core/events.js';
+import { PacketCounters } from './counters.js';
+import { readFileBatches } from './source.js';
+import { formatSummary } from './summary.js';
+import { ProgressBar } from './progress.js';
+
 export interface AnalyzeOptions {
   file: string;
   json: boolean;
@@ -7,8 +15,149 @@ export interface AnalyzeOptions {
   maxSources: number;
 }
 
-/** Returns the process exit code. Writes results to stdout, errors as one line to stderr. */
-export async function runAnalyze(_opts: AnalyzeOptions): Promise<number> {
-  process.stderr.write('tidewatch: analyze is not built yet\n');
+/** The --json document (docs/capture.md lists every field). */
+export interface AnalyzeReport {
+  packets: number;
+  malformed: number;
+  tcp: { all: Record<string, number>; syn: Record<string, number> };
+  udp: Record<string, number>;
+  ip_protocols: Record<string, number>;
+  ethertypes: Record<string, number>;
+  /** Distinct addresses that made a TCP connection attempt. */
+  sources: number;
+  /** Sources dropped from the daily rows to stay within --max-sources (least recently seen first). */
+  evicted_sources: number;
+  daily: DailyRow[];
+  truncated?: boolean;
+  error?: string;
+  /** Only for the text summary: rows summed per source (not printed by --json). */
+  topSources: Record<string, number>;
+}
+
+export interface DailyRow {
+  /** UTC day of the row (the CSV file it belongs to). */
+  day: string;
+  proto: string;
+  dst_port: number | null;
+  dst_ip: string;
+  src_ip: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+}
+
+interface Daily {
+  add(p: ProbeEvent): unknown;
+  rows(): DailyRow[];
+  sourcesCount(): number;
+  evicted: number;
+}
+
+/** The daily table of src/store (loaded lazily: analyze is the only CLI path that needs it). */
+async function dailyTable(maxSources: number): Promise<Daily> {
+  const mod = (await import('../store/daily-csv.js')) as {
+    DailyTable?: new (o: { maxSources: number }) => Daily;
+  };
+  if (!mod.DailyTable) return { add: () => {}, rows: () => [], sourcesCount: () => 0, evicted: 0 };
+  return new mod.DailyTable({ maxSources });
+}
+
+/** Files above this size get a progress bar (when stderr is a terminal). */
+const PROGRESS_MIN_BYTES = 32 << 20;
+
+function fail(file: string, message: string): number {
+  process.stderr.write(`tidewatch: ${file}: ${message.replace(/\s+/g, ' ').trim()}\n`);
   return 1;
+}
+
+/** Checks the file before libpcap sees it, so the common mistakes get plain words. */
+function precheck(file: string): string | undefined {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) return 'is a directory, not a capture file';
+    size = st.size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'no such file';
+    if (code === 'EACCES') return 'permission denied';
+    return (err as Error).message;
+  }
+  if (size === 0) return 'empty file: not a pcap or pcapng capture';
+  return undefined;
+}
+
+export async function analyzeFile(
+  opts: AnalyzeOptions,
+  onProgress?: (bytes: number) => void,
+): Promise<AnalyzeReport> {
+  const daily = await dailyTable(opts.maxSources);
+  const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], onProbe: (p) => daily.add(p) });
+  counters.setOwnAddresses([]);
+  const res = await readFileBatches(
+    opts.file,
+    opts.filter,
+    (buf, count, linktype) => counters.addBatch(buf, count, linktype),
+    onProgress,
+  );
+  const snap = counters.snapshot();
+  const rows = daily.rows();
+  const topSources: Record<string, number> = {};
+  for (const r of rows) topSources[r.src_ip] = (topSources[r.src_ip] ?? 0) + r.count;
+  const report: AnalyzeReport = {
+    packets: snap.packets,
+    malformed: snap.malformed,
+    tcp: { all: snap.tcp.all, syn: snap.tcp.syn },
+    udp: snap.udp,
+    ip_protocols: snap.ip_protocols,
+    ethertypes: snap.ethertypes,
+    sources: daily.sourcesCount(),
+    evicted_sources: daily.evicted,
+    daily: rows,
+    topSources,
+  };
+  if (res.truncated) {
+    report.truncated = true;
+    report.error = res.error ?? 'truncated';
+  }
+  return report;
+}
+
+/** Returns the process exit code. Writes results to stdout, errors as one line to stderr. */
+export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
+  const problem = precheck(opts.file);
+  if (problem) return fail(opts.file, problem);
+  const size = statSync(opts.file).size;
+  const bar = process.stderr.isTTY && size >= PROGRESS_MIN_BYTES ? new ProgressBar(size) : undefined;
+  let report: AnalyzeReport;
+  try {
+    report = await analyzeFile(opts, bar && ((b) => bar.update(b)));
+  } catch (err) {
+    bar?.done();
+    if (isTidewatchError(err)) {
+      const m = err.message;
+      if (err.code === 'TW_ERR_PCAP_FILE' && /unknown file format|bad dump file format/i.test(m))
+        return fail(opts.file, `not a pcap or pcapng file (${m})`);
+      if (err.code === 'TW_ERR_PCAP_FILE' && /truncated dump file/i.test(m))
+        return fail(opts.file, `not a complete pcap or pcapng file: the file header is cut (${m})`);
+      return fail(opts.file, m);
+    }
+    throw err;
+  }
+  bar?.done();
+  // `analyze ... | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  if (opts.json) {
+    const { topSources: _omit, ...doc } = report;
+    process.stdout.write(JSON.stringify(doc) + '\n');
+  } else {
+    process.stdout.write(formatSummary(opts.file, report));
+  }
+  if (report.truncated)
+    process.stderr.write(
+      `tidewatch: ${opts.file}: truncated: counted the ${report.packets} packets before the cut\n`,
+    );
+  return 0;
 }

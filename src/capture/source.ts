@@ -73,14 +73,16 @@ export class LiveSource {
   private pcap: NativePcap | undefined;
   private readonly buf = Buffer.alloc(LIVE_BATCH_BYTES);
   readonly linktype: number;
+  private readonly timeoutMs: number;
 
   constructor(opts: LiveSourceOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 50;
     this.pcap = openLive({
       iface: opts.iface,
       filter: opts.filter,
       snaplen: opts.snaplen ?? 256,
       bufferBytes: opts.bufferBytes ?? 64 << 20,
-      timeoutMs: opts.timeoutMs ?? 50,
+      timeoutMs: this.timeoutMs,
     });
     this.linktype = this.pcap.linktype();
   }
@@ -92,6 +94,15 @@ export class LiveSource {
   /** Kernel counters since open (ps_recv, ps_drop, ps_ifdrop). */
   stats(): PcapStats {
     return this.pcap?.stats() ?? { recv: 0, drop: 0, ifdrop: 0 };
+  }
+
+  /**
+   * Waits for the kernel to retire the ring's current block (timeoutMs), then delivers what it holds:
+   * without this, packets of the last few milliseconds before close would go uncounted.
+   */
+  async drain(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.timeoutMs * 2 + 10));
+    this.pcap?.drain();
   }
 
   close(): void {
