@@ -1,8 +1,78 @@
-// nftables block sets with timeouts (--block) and the tarpit (--tarpit).
-// TODO(owner): entry point wired by sensor.ts; the body is filled in by the work stream that owns this folder.
+// nftables block sets with timeouts (--block) and the tarpit (--tarpit, see tarpit.ts).
+// Subscribed to scan events before the sinks (sensor.ts), so each event's action is decided before it is
+// written; the nft work runs afterwards, batched. The table is installed at start (replacing a crashed run's
+// leftover) and removed on close.
 import type { SensorContext } from '../core/context.js';
+import { TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { BlockPolicy } from './block-sets.js';
+import { addScript, runNft, runNftSync, setupScript, teardownScript } from './nft.js';
+import { parseAllow, Safety } from './safety.js';
 
-export async function startBlocker(_ctx: SensorContext): Promise<Component> {
-  return component('blocker', async () => {});
+/** How often the map of active blocks is checked for expired elements. */
+const EXPIRY_TICK_MS = 500;
+
+export async function startBlocker(ctx: SensorContext): Promise<Component> {
+  const { cfg, log } = ctx;
+  const mode = cfg.block;
+  if (mode === 'off') return component('blocker', async () => {});
+  const safety = new Safety({ allow: parseAllow(cfg.allow), sshPort: cfg.sshPort });
+  const on = mode === 'on';
+  if (on) {
+    await runNft(setupScript(cfg.maxBlocked));
+    log.info({ table: 'inet tidewatch_block', blockFor: cfg.blockFor }, 'block table installed');
+  }
+  const policy = new BlockPolicy(ctx, safety, {
+    mode,
+    blockForMs: cfg.blockFor,
+    blockSpoofable: cfg.blockSpoofable,
+    maxBlocked: cfg.maxBlocked,
+    apply: on ? (items) => runNft(addScript(items)) : undefined,
+  });
+  if (on) ctx.stats.set('blocks_active', 0);
+  const off = ctx.bus.on('scan', (ev) => policy.decide(ev));
+  const timer = setInterval(() => policy.expire(), Math.min(EXPIRY_TICK_MS, cfg.blockFor));
+  timer.unref();
+
+  let removed = !on;
+  const removeSync = () => {
+    if (removed) return;
+    removed = true;
+    try {
+      runNftSync(teardownScript());
+    } catch {
+      /* nothing more we can do at exit; the next start cleans up */
+    }
+  };
+  // A crash or process.exit() after start must not leave the drop rule behind.
+  process.once('exit', removeSync);
+
+  return component(
+    'blocker',
+    async () => {
+      off();
+      clearInterval(timer);
+      await policy.close();
+      process.removeListener('exit', removeSync);
+      if (removed) return;
+      removed = true;
+      try {
+        await runNft(teardownScript());
+      } catch (err) {
+        throw new TidewatchError(
+          'TW_ERR_FIREWALL',
+          `could not remove table inet tidewatch_block (${(err as Error).message}): remove it with "nft delete table inet tidewatch_block"`,
+        );
+      }
+      policy.active.clear();
+      ctx.stats.set('blocks_active', 0);
+      log.info('block table removed');
+    },
+    () => {
+      off();
+      clearInterval(timer);
+      process.removeListener('exit', removeSync);
+      removeSync();
+    },
+  );
 }
