@@ -1,8 +1,46 @@
-// Writes session events as JSON lines under the data dir (--sessions-file).
-// TODO(owner): entry point wired by sensor.ts; the body is filled in by the work stream that owns this folder.
+// Writes session events as JSON lines under the data dir (--sessions-file, strftime pattern in UTC).
+// Each line is readable as a tcppc-go record ({timestamp, flow, payloads}) with our fields beside it.
+// Subscribers that enrich events (geo, tags) run before this one; what is on the event is written.
 import type { SensorContext } from '../core/context.js';
+import type { SessionEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { JsonlWriter } from './jsonl.js';
 
-export async function startSessionsSink(_ctx: SensorContext): Promise<Component> {
-  return component('sessions-sink', async () => {});
+/** The line written for one session (docs/outputs.md documents every field). */
+export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
+  return {
+    // tcppc-go's fields
+    timestamp: ev.started,
+    flow: { proto: ev.proto, src: ev.src, sport: ev.sport, dst: ev.dst, dport: ev.dport },
+    payloads: ev.payloads ?? [],
+    // ours
+    ts: ev.ts,
+    sensor: ev.sensor,
+    type: ev.type,
+    close: ev.close,
+    bytes: ev.bytes,
+    truncated: ev.truncated,
+    started: ev.started,
+    ended: ev.ended,
+    ...(ev.tls ? { tls: ev.tls } : {}),
+    ...(ev.tags?.length ? { tags: ev.tags } : {}),
+    ...(ev.geo ? { geo: ev.geo } : {}),
+  };
+}
+
+export async function startSessionsSink(ctx: SensorContext): Promise<Component> {
+  const w = new JsonlWriter(ctx, { pattern: ctx.cfg.sessionsFile, name: 'sessions' });
+  const off = ctx.bus.on('session', (ev) => w.write(sessionRecord(ev)));
+  const c = component(
+    'sessions-sink',
+    async () => {
+      off();
+      await w.close();
+    },
+    () => {
+      off();
+      void w.close();
+    },
+  );
+  return { ...c, reopen: () => w.reopen() };
 }

@@ -1,0 +1,181 @@
+// Session handling shared by both listen modes: caps on open sessions, idle and total timeouts, the close
+// (RST by default, FIN under --fin, or the tarpit), one session event per TCP connection or UDP datagram,
+// and a probe event at accept so detectors see completed handshakes. Open sessions are written with
+// close "shutdown" when the listener closes.
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { SensorContext } from '../core/context.js';
+import type { CloseReason, SessionEvent } from '../core/events.js';
+import { nowIso } from '../core/events.js';
+import { TcpSession, plainAddress, type SessionOwner } from './tcp-session.js';
+import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
+
+export interface SessionsOptions {
+  secureContext?: SecureContext | undefined;
+  tarpit?: Tarpit | undefined;
+}
+
+/** How long a FIN-closed socket may wait for the client's FIN before it is destroyed. */
+const FIN_GRACE_MS = 2000;
+
+export class Sessions implements SessionHandler, SessionOwner {
+  readonly bufsize: number;
+  readonly secureContext: SecureContext | undefined;
+  private readonly open = new Set<TcpSession>();
+  private readonly sweeper: NodeJS.Timeout;
+  private capacity: number;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: SensorContext,
+    private readonly opts: SessionsOptions = {},
+  ) {
+    this.bufsize = ctx.cfg.bufsize;
+    this.secureContext = opts.secureContext;
+    this.capacity = ctx.cfg.maxSessions;
+    // One sweep for all sessions instead of two timers per socket: keeps idle connections cheap.
+    const step = Math.max(50, Math.min(1000, Math.min(ctx.cfg.idleTimeout, ctx.cfg.maxSession) / 4));
+    this.sweeper = setInterval(() => this.sweep(), step).unref();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Lowers the cap on open sessions (the port binder fits it to the file descriptors left). */
+  limit(n: number): void {
+    this.capacity = Math.max(1, Math.min(this.ctx.cfg.maxSessions, n));
+  }
+
+  get limitValue(): number {
+    return this.capacity;
+  }
+
+  acceptTcp(socket: Socket, orig: OrigDst): void {
+    socket.on('error', noop); // an error before or after our handlers must never crash the process
+    const src = plainAddress(socket.remoteAddress);
+    const sport = socket.remotePort ?? 0;
+    if (!src || this.closed) return void socket.destroy();
+    const dst = plainAddress(orig.dst);
+    if (this.ctx.bus.hasListeners('probe'))
+      this.ctx.bus.emit({
+        type: 'probe',
+        time: Date.now(),
+        via: 'listener',
+        proto: 'tcp',
+        kind: 'connect',
+        src,
+        dst,
+        sport,
+        dport: orig.dport,
+        handshake: true,
+      });
+    if (this.open.size >= this.capacity) {
+      this.ctx.stats.inc('listener_shed_total');
+      return reset(socket);
+    }
+    this.ctx.stats.inc('listener_sessions_total');
+    this.open.add(new TcpSession(this, socket, src, sport, dst, orig.dport));
+  }
+
+  recordUdp(d: Datagram): void {
+    if (this.closed) return;
+    const src = plainAddress(d.src);
+    const dst = plainAddress(d.dst);
+    if (this.ctx.bus.hasListeners('probe'))
+      this.ctx.bus.emit({
+        type: 'probe',
+        time: d.time,
+        via: 'listener',
+        proto: 'udp',
+        kind: 'udp',
+        src,
+        dst,
+        sport: d.sport,
+        dport: d.dport,
+      });
+    const keep = d.data.length > this.bufsize ? d.data.subarray(0, this.bufsize) : d.data;
+    const ts = nowIso(d.time);
+    const truncated = d.bytes > keep.length;
+    this.ctx.stats.inc('listener_datagrams_total');
+    const ev: SessionEvent = {
+      type: 'session',
+      ts,
+      sensor: this.ctx.cfg.sensor,
+      proto: 'udp',
+      src,
+      sport: d.sport,
+      dst,
+      dport: d.dport,
+      started: ts,
+      ended: ts,
+      bytes: d.bytes,
+      truncated,
+      // A datagram is whole when it arrives: "fin" unless --bufsize cut it ("cap").
+      close: truncated ? 'cap' : 'fin',
+      payloads: keep.length ? [{ index: 0, timestamp: ts, data: keep.toString('base64') }] : [],
+    };
+    this.ctx.bus.emit(ev);
+  }
+
+  /** Called by a session when it ends (once; later calls are ignored). */
+  ended(s: TcpSession, reason: CloseReason): void {
+    if (s.done) return;
+    s.done = true;
+    this.open.delete(s);
+    try {
+      this.ctx.bus.emit(s.toEvent(this.ctx.cfg.sensor, reason));
+    } finally {
+      this.release(s, reason);
+    }
+  }
+
+  private release(s: TcpSession, reason: CloseReason): void {
+    const sock = s.app;
+    if (sock.destroyed) return;
+    const tarpit = this.opts.tarpit;
+    if (tarpit && (reason === 'cap' || reason === 'timeout') && !this.closed) {
+      sock.removeAllListeners('data');
+      sock.removeAllListeners('end');
+      sock.removeAllListeners('close');
+      if (tarpit.hold(sock)) return;
+    }
+    if (this.ctx.cfg.fin && reason !== 'shutdown' && reason !== 'error' && reason !== 'rst') {
+      // FIN: keep reading (and dropping) so unread bytes do not turn the close into an RST, and give the
+      // client a moment to answer with its own FIN.
+      sock.removeAllListeners('data');
+      sock.on('data', noop);
+      sock.end();
+      setTimeout(() => sock.destroy(), FIN_GRACE_MS).unref();
+      return;
+    }
+    reset(s.socket, sock);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const idle = this.ctx.cfg.idleTimeout;
+    const total = this.ctx.cfg.maxSession;
+    for (const s of this.open) if (now - s.last >= idle || now - s.started >= total) this.ended(s, 'timeout');
+  }
+
+  /** Writes every open session with close "shutdown" and closes its socket. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const s of [...this.open]) this.ended(s, 'shutdown');
+  }
+}
+
+function noop(): void {}
+
+/** Closes with RST (no TIME_WAIT left behind, and what scanners expect from a closed port). */
+function reset(raw: Socket, app: Socket = raw): void {
+  try {
+    if (app !== raw) app.destroy();
+    if (!raw.destroyed) raw.resetAndDestroy();
+  } catch {
+    raw.destroy();
+  }
+}
