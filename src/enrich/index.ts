@@ -1,8 +1,64 @@
-// Adds geo {cc, asn, org} to session and scan events from mmdb/CSV data shipped in npm packages.
-// TODO(owner): entry point wired by sensor.ts; the body is filled in by the work stream that owns this folder.
+// Adds geo {cc, asn, org} to session and scan events. Subscribed before every sink (sensor.ts), so sinks see
+// completed events. The data loads in the background at start (about half a second, yielding to the event
+// loop): events before that carry no geo rather than waiting. No network look-up ever happens per event.
 import type { SensorContext } from '../core/context.js';
+import type { Geo } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { GeoDb } from './geo.js';
 
-export async function startEnricher(_ctx: SensorContext): Promise<Component> {
-  return component('enrich', async () => {});
+const lookups = new WeakMap<SensorContext, (ip: string) => Geo | undefined>();
+
+/** The running enricher's look-up for this sensor (the store uses it for sources seen only as probes). */
+export function geoLookupFor(ctx: SensorContext): ((ip: string) => Geo | undefined) | undefined {
+  return lookups.get(ctx);
+}
+
+export async function startEnricher(ctx: SensorContext): Promise<Component> {
+  const log = ctx.log.child({ component: 'enrich' });
+  const db = new GeoDb();
+  const started = Date.now();
+  let closed = false;
+  const loading = db.load().then(
+    () => {
+      const ms = Date.now() - started;
+      ctx.stats.set('enrich_loaded', 1);
+      log.info({ ms, ...db.sizes }, 'geo data loaded');
+    },
+    (err: unknown) => {
+      // Without its data the sensor still runs: events simply carry no geo.
+      ctx.stats.inc('enrich_load_errors_total');
+      if (!closed) log.error({ err }, 'geo data could not be loaded: events will carry no country or ASN');
+    },
+  );
+  const lookup = (ip: string): Geo | undefined => {
+    const g = db.lookup(ip);
+    if (g) ctx.stats.inc('enrich_hits_total');
+    return g;
+  };
+  lookups.set(ctx, lookup);
+  const offs = [
+    ctx.bus.on('session', (ev) => {
+      if (ev.geo) return;
+      const g = lookup(ev.src);
+      if (g) ev.geo = g;
+    }),
+    ctx.bus.on('scan', (ev) => {
+      if (ev.geo) return;
+      const g = lookup(ev.src);
+      if (g) ev.geo = g;
+    }),
+  ];
+  const stop = (): void => {
+    closed = true;
+    for (const off of offs) off();
+    lookups.delete(ctx);
+  };
+  return component(
+    'enrich',
+    async () => {
+      stop();
+      await loading;
+    },
+    stop,
+  );
 }

@@ -1,14 +1,116 @@
 // The embedded store (SQLite): a sink for all events and the query interface the web API reads.
-// TODO(owner): entry point wired by sensor.ts; the store work stream fills it in.
+// Events are folded into a StoreWriter and written in one transaction every FLUSH_MS (or sooner when
+// MAX_PENDING rows wait); retention and the quota run on a timer in small batches.
 import type { SensorContext } from '../core/context.js';
-import type { Component } from '../core/lifecycle.js';
+import type { ProbeEvent } from '../core/events.js';
+import { component, type Component } from '../core/lifecycle.js';
+import { RateLimitedLog } from '../core/log.js';
+import { geoLookupFor } from '../enrich/index.js';
 import type { QueryStore } from './query.js';
+import { Retention } from './retention.js';
+import { openDb } from './sqlite/db.js';
+import { SqliteQueryStore } from './sqlite/queries.js';
+import { StoreWriter, type Attempt } from './sqlite/writer.js';
 
 export interface StoreComponent extends Component {
   /** Query interface for the web API. */
   readonly query: QueryStore;
 }
 
-export async function openStore(_ctx: SensorContext): Promise<StoreComponent | undefined> {
-  return undefined;
+export const FLUSH_MS = 100;
+export const MAX_PENDING = 5_000;
+export const PRUNE_INTERVAL_MS = 60_000;
+
+/** Turns a probe into a counted attempt; `new` = the start of a connection (SYN, datagram, accept). */
+export function attemptOf(ev: ProbeEvent): Attempt {
+  return {
+    time: ev.time,
+    proto: ev.proto,
+    src: ev.src,
+    dst: ev.dst,
+    dport: ev.dport,
+    isNew: ev.kind === 'syn' || ev.kind === 'udp' || ev.kind === 'connect',
+  };
+}
+
+export async function openStore(
+  ctx: SensorContext,
+  opts: { pruneIntervalMs?: number; flushMs?: number } = {},
+): Promise<StoreComponent | undefined> {
+  const { cfg, bus, stats } = ctx;
+  const log = ctx.log.child({ component: 'store' });
+  const errLog = new RateLimitedLog(log);
+  const { db, file, migrated } = openDb(cfg.dataDir);
+  if (migrated.from !== migrated.to) log.info({ file, ...migrated }, 'store schema migrated');
+  let flushing = false;
+  const flush = (): void => {
+    if (flushing) return;
+    flushing = true;
+    const rows = writer.size;
+    try {
+      const n = writer.flush();
+      if (n) stats.inc('store_rows_written_total', n);
+    } catch (err) {
+      // Disk full, I/O error: the batch is dropped and counted; the sensor keeps running.
+      stats.inc('store_write_errors_total');
+      stats.inc('store_rows_dropped_total', rows);
+      errLog.error('write', { err, rows }, 'store write failed: batch dropped');
+    } finally {
+      flushing = false;
+    }
+  };
+  const geo = geoLookupFor(ctx);
+  const writer: StoreWriter = new StoreWriter(db, {
+    maxPayloadBytes: cfg.bufsize,
+    maxPending: MAX_PENDING,
+    onFull: flush,
+    ...(geo ? { geo } : {}),
+  });
+  // One origin counts attempts, never both: capture sees every packet when it runs, the listener otherwise.
+  const via = cfg.capture ? 'capture' : 'listener';
+  const offs = [
+    bus.on('probe', (ev) => {
+      if (ev.via === via) writer.addAttempt(attemptOf(ev));
+    }),
+    bus.on('session', (ev) => writer.addSession(ev)),
+    bus.on('scan', (ev) => writer.addScan(ev)),
+    bus.on('spike', (ev) => writer.addSpike(ev)),
+    bus.on('block', (ev) => writer.addBlock(ev)),
+  ];
+  const timer = setInterval(flush, opts.flushMs ?? FLUSH_MS);
+  timer.unref();
+  const retention = new Retention(db, file, {
+    dataDir: cfg.dataDir,
+    retainDays: cfg.retainDays,
+    retainCounterDays: cfg.retainCounterDays,
+    maxDisk: cfg.maxDisk,
+    stats,
+    log,
+  });
+  retention.start(opts.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
+  const query = new SqliteQueryStore(db);
+  const unsubscribe = (): void => {
+    for (const off of offs) off();
+    clearInterval(timer);
+  };
+  const c = component(
+    'store',
+    async () => {
+      unsubscribe();
+      await retention.stop();
+      flush();
+      try {
+        db.pragma('optimize');
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        db.close();
+      }
+    },
+    () => {
+      unsubscribe();
+      void retention.stop();
+      if (db.open) db.close();
+    },
+  );
+  return Object.assign(c, { query, retention, writer });
 }

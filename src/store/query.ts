@@ -14,6 +14,8 @@ export interface PortCount {
   all: number;
   /** Connection attempts (SYN or new UDP flow / accepted session). */
   new: number;
+  /** Sessions recorded by the listener. */
+  sessions?: number;
   sources?: number;
 }
 
@@ -21,6 +23,7 @@ export interface SeriesPoint {
   t: number;
   all: number;
   new: number;
+  sessions?: number;
   sources?: number;
 }
 
@@ -37,7 +40,9 @@ export interface SourceRow {
 
 export interface SessionRow {
   id: number;
+  /** When the session started. */
   ts: string;
+  ended?: string;
   proto: 'tcp' | 'tls' | 'udp';
   src: string;
   sport: number;
@@ -66,6 +71,8 @@ export interface SessionQuery extends Partial<TimeRange> {
 export interface Page<T> {
   rows: T[];
   total: number;
+  /** Set when counting stopped at a cap: total is then a lower bound. */
+  capped?: boolean;
 }
 
 export interface Summary {

@@ -1,0 +1,444 @@
+// The QueryStore over SQLite. better-sqlite3 is synchronous; the methods are async because the interface is
+// shared with a networked backend. Counter sums read the hourly table for whole hours and the minute table
+// only for the ragged edges of a range, so a day's summary reads ~24 rows per port instead of ~1440.
+import type { Database, Statement } from 'better-sqlite3';
+
+import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
+import { TidewatchError } from '../../core/errors.js';
+import type {
+  DailyRow,
+  Page,
+  PortCount,
+  QueryStore,
+  SeriesPoint,
+  SessionQuery,
+  SessionRow,
+  SourceRow,
+  Summary,
+  TimeRange,
+} from '../query.js';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** Most points one series may have (the API bounds spans further; this guards other callers). */
+const MAX_POINTS = 1_000_000;
+/** Totals of session searches are counted up to here; beyond, `capped` is set and total is a lower bound. */
+const COUNT_CAP = 100_000;
+const TEXT_COUNT_CAP = 10_000;
+/** A scan still open whose last probe is younger than this is "active" in the summary. */
+const ACTIVE_SCAN_MS = 15 * MIN;
+
+const PROTO_NAME = ['tcp', 'udp'] as const;
+
+interface CounterRow {
+  proto: number;
+  port: number;
+  a: number;
+  n: number;
+  s: number;
+}
+
+interface SourceDbRow {
+  ip: string;
+  first_seen: number;
+  last_seen: number;
+  sessions: number;
+  attempts: number;
+  cc: string | null;
+  asn: number | null;
+  org: string | null;
+  tags: string | null;
+}
+
+interface SessionDbRow {
+  id: number;
+  ts: number;
+  ended: number;
+  proto: SessionRow['proto'];
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  bytes: number;
+  truncated: number;
+  close: string;
+  data: Buffer | null;
+  tls: string | null;
+  tags: string | null;
+  geo: string | null;
+}
+
+/** Minute, hour, minute parts of [from, to): whole hours come from the hourly table. */
+function split(r: TimeRange): number[] {
+  const mA = Math.floor(r.from / MIN);
+  const mB = Math.max(mA, Math.ceil(r.to / MIN));
+  const hA = Math.ceil(mA / 60);
+  const hB = Math.floor(mB / 60);
+  if (hA >= hB) return [mA, mB, 0, 0, 0, 0];
+  return [mA, hA * 60, hA, hB, hB * 60, mB];
+}
+
+const geoOf = (cc: string | null, asn: number | null, org: string | null): Geo | undefined => {
+  if (cc === null && asn === null) return undefined;
+  const g: Geo = {};
+  if (cc !== null) g.cc = cc;
+  if (asn !== null) g.asn = asn;
+  if (org !== null) g.org = org;
+  return g;
+};
+
+const parse = <T>(s: string | null): T | undefined => (s === null ? undefined : (JSON.parse(s) as T));
+
+export class SqliteQueryStore implements QueryStore {
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(private readonly db: Database) {}
+
+  /** Statements are prepared once per distinct SQL text (a bounded set: filters only toggle clauses). */
+  private st(sql: string): Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  private counterSql(select: string, tail: string, extra = ''): string {
+    const part = (table: string, col: string): string =>
+      `SELECT proto, port, all_n, new_n, sess_n FROM ${table} WHERE ${col} >= ? AND ${col} < ?${extra}`;
+    return `SELECT ${select} FROM (${part('counters_min', 'minute')} UNION ALL ${part('counters_hour', 'hour')}
+      UNION ALL ${part('counters_min', 'minute')}) ${tail}`;
+  }
+
+  private totalsSync(r: TimeRange): { a: number; n: number; s: number } {
+    const row = this.st(
+      this.counterSql('coalesce(sum(all_n),0) a, coalesce(sum(new_n),0) n, coalesce(sum(sess_n),0) s', ''),
+    ).get(...split(r)) as { a: number; n: number; s: number };
+    return row;
+  }
+
+  private topPortsSync(q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): PortCount[] {
+    const p = split(q);
+    const pr = q.proto === undefined ? -1 : PROTO_NAME.indexOf(q.proto);
+    const sql = this.counterSql(
+      'proto, port, sum(all_n) a, sum(new_n) n, sum(sess_n) s',
+      'GROUP BY proto, port ORDER BY n DESC, a DESC, s DESC, port LIMIT ?',
+      q.proto === undefined ? '' : ' AND proto = ?',
+    );
+    // With a proto filter each of the three parts takes (from, to, proto).
+    const full =
+      q.proto === undefined ? [...p, q.limit] : [p[0], p[1], pr, p[2], p[3], pr, p[4], p[5], pr, q.limit];
+    return (this.st(sql).all(...full) as CounterRow[]).map((r) => ({
+      proto: PROTO_NAME[r.proto] ?? 'tcp',
+      port: r.port,
+      all: r.a,
+      new: r.n,
+      sessions: r.s,
+    }));
+  }
+
+  private toSource(r: SourceDbRow, attempts?: number): SourceRow {
+    const ports = this.st('SELECT count(DISTINCT dst_port) n FROM daily WHERE src_ip = ?').get(r.ip) as {
+      n: number;
+    };
+    const row: SourceRow = {
+      ip: r.ip,
+      first_seen: r.first_seen,
+      last_seen: r.last_seen,
+      sessions: r.sessions,
+      attempts: attempts ?? r.attempts,
+      ports: ports.n,
+      tags: parse<Tag[]>(r.tags) ?? [],
+    };
+    const geo = geoOf(r.cc, r.asn, r.org);
+    if (geo) row.geo = geo;
+    return row;
+  }
+
+  private sourceSync(ip: string): SourceRow | undefined {
+    const r = this.st('SELECT * FROM sources WHERE ip = ?').get(ip) as SourceDbRow | undefined;
+    return r && this.toSource(r);
+  }
+
+  private topSourcesSync(r: TimeRange, limit: number): SourceRow[] {
+    const rows = this.st(
+      `SELECT src_ip ip, sum(count) n FROM daily WHERE day >= ? AND day <= ? GROUP BY src_ip
+       ORDER BY n DESC, ip LIMIT ?`,
+    ).all(Math.floor(r.from / DAY), Math.floor((r.to - 1) / DAY), limit) as { ip: string; n: number }[];
+    const out: SourceRow[] = [];
+    for (const { ip, n } of rows) {
+      const s = this.st('SELECT * FROM sources WHERE ip = ?').get(ip) as SourceDbRow | undefined;
+      if (s) out.push(this.toSource(s, n));
+    }
+    return out;
+  }
+
+  private summarySync(r: TimeRange): Summary {
+    const t = this.totalsSync(r);
+    const count = (sql: string, ...args: unknown[]): number => (this.st(sql).get(...args) as { n: number }).n;
+    const nowMin = Math.floor(r.to / MIN);
+    const recent = this.totalsSync({ from: (nowMin - 5) * MIN, to: nowMin * MIN });
+    const active = this.st(
+      `SELECT ev FROM scans WHERE state != 'closed' AND last_seen >= ? AND first_seen < ?
+       ORDER BY last_seen DESC LIMIT 20`,
+    ).all(Math.max(r.from, r.to - ACTIVE_SCAN_MS), r.to) as { ev: string }[];
+    const spikes = this.st('SELECT ev FROM spikes WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 20').all(
+      r.from,
+      r.to,
+    ) as { ev: string }[];
+    return {
+      totals: {
+        sessions: t.s,
+        attempts: t.n,
+        sources: count(
+          'SELECT count(*) n FROM sources WHERE last_seen >= ? AND first_seen < ?',
+          r.from,
+          r.to,
+        ),
+        scans: count('SELECT count(*) n FROM scans WHERE last_seen >= ? AND first_seen < ?', r.from, r.to),
+        spikes: count('SELECT count(*) n FROM spikes WHERE ts >= ? AND ts < ?', r.from, r.to),
+        blocks: count(
+          `SELECT count(*) n FROM blocks WHERE ts >= ? AND ts < ? AND action = 'added'`,
+          r.from,
+          r.to,
+        ),
+      },
+      rates: { sessions_per_min: recent.s / 5, attempts_per_min: recent.n / 5 },
+      top_ports: this.topPortsSync({ ...r, limit: 10 }),
+      top_sources: this.topSourcesSync(r, 10),
+      top_countries: this.st(
+        `SELECT cc, count(*) count FROM sources WHERE last_seen >= ? AND first_seen < ? AND cc IS NOT NULL
+         GROUP BY cc ORDER BY count DESC, cc LIMIT 10`,
+      ).all(r.from, r.to) as { cc: string; count: number }[],
+      top_asns: (
+        this.st(
+          `SELECT asn, max(org) org, count(*) count FROM sources
+           WHERE last_seen >= ? AND first_seen < ? AND asn IS NOT NULL
+           GROUP BY asn ORDER BY count DESC, asn LIMIT 10`,
+        ).all(r.from, r.to) as { asn: number; org: string | null; count: number }[]
+      ).map((a) => (a.org === null ? { asn: a.asn, count: a.count } : a) as Summary['top_asns'][number]),
+      active_scans: active.map((x) => JSON.parse(x.ev) as ScanEvent),
+      spikes: spikes.map((x) => JSON.parse(x.ev) as SpikeEvent),
+    };
+  }
+
+  private seriesSync(
+    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+  ): SeriesPoint[] {
+    const stepMs = q.step === 'minute' ? MIN : q.step === 'hour' ? HOUR : DAY;
+    const a = Math.floor(q.from / stepMs);
+    const b = Math.max(a, Math.ceil(q.to / stepMs));
+    if (b - a > MAX_POINTS)
+      throw new TidewatchError('TW_ERR_STORE', `a series of more than ${MAX_POINTS} points was asked for`);
+    const proto = PROTO_NAME.indexOf(q.proto);
+    const rows =
+      q.step === 'minute'
+        ? this.st(
+            `SELECT minute t, all_n a, new_n n, sess_n s FROM counters_min
+             WHERE proto = ? AND port = ? AND minute >= ? AND minute < ?`,
+          ).all(proto, q.port, a, b)
+        : q.step === 'hour'
+          ? this.st(
+              `SELECT hour t, all_n a, new_n n, sess_n s FROM counters_hour
+               WHERE proto = ? AND port = ? AND hour >= ? AND hour < ?`,
+            ).all(proto, q.port, a, b)
+          : this.st(
+              `SELECT hour / 24 t, sum(all_n) a, sum(new_n) n, sum(sess_n) s FROM counters_hour
+               WHERE proto = ? AND port = ? AND hour >= ? AND hour < ? GROUP BY hour / 24`,
+            ).all(proto, q.port, a * 24, b * 24);
+    // Dense: one point per step, zeros included, so charts need not guess gaps.
+    const points: SeriesPoint[] = [];
+    for (let i = a; i < b; i++) points.push({ t: i * stepMs, all: 0, new: 0, sessions: 0 });
+    for (const r of rows as { t: number; a: number; n: number; s: number }[]) {
+      const p = points[r.t - a];
+      if (p) {
+        p.all = r.a;
+        p.new = r.n;
+        p.sessions = r.s;
+      }
+    }
+    return points;
+  }
+
+  private sourcesSync(q: TimeRange & { port?: number; limit: number; offset: number }): Page<SourceRow> {
+    if (q.port === undefined) {
+      const rows = this.st(
+        `SELECT * FROM sources WHERE last_seen >= ? AND first_seen < ? ORDER BY last_seen DESC, ip
+         LIMIT ? OFFSET ?`,
+      ).all(q.from, q.to, q.limit, q.offset) as SourceDbRow[];
+      const total = this.st('SELECT count(*) n FROM sources WHERE last_seen >= ? AND first_seen < ?').get(
+        q.from,
+        q.to,
+      ) as { n: number };
+      return { rows: rows.map((r) => this.toSource(r)), total: total.n };
+    }
+    // On one port: attempts counted on that port in the range, from the daily rows.
+    const dA = Math.floor(q.from / DAY);
+    const dB = Math.floor((q.to - 1) / DAY);
+    const rows = this.st(
+      `SELECT src_ip ip, sum(count) n FROM daily WHERE dst_port = ? AND day >= ? AND day <= ?
+       GROUP BY src_ip ORDER BY n DESC, ip LIMIT ? OFFSET ?`,
+    ).all(q.port, dA, dB, q.limit, q.offset) as { ip: string; n: number }[];
+    const total = this.st(
+      'SELECT count(DISTINCT src_ip) n FROM daily WHERE dst_port = ? AND day >= ? AND day <= ?',
+    ).get(q.port, dA, dB) as { n: number };
+    const out: SourceRow[] = [];
+    for (const { ip, n } of rows) {
+      const s = this.st('SELECT * FROM sources WHERE ip = ?').get(ip) as SourceDbRow | undefined;
+      if (s) out.push(this.toSource(s, n));
+    }
+    return { rows: out, total: total.n };
+  }
+
+  private toSession(r: SessionDbRow): SessionRow {
+    const row: SessionRow = {
+      id: r.id,
+      ts: new Date(r.ts).toISOString(),
+      ended: new Date(r.ended).toISOString(),
+      proto: r.proto,
+      src: r.src,
+      sport: r.sport,
+      dst: r.dst,
+      dport: r.dport,
+      bytes: r.bytes,
+      truncated: r.truncated === 1,
+      close: r.close,
+      payload: r.data ? r.data.toString('base64') : '',
+    };
+    const tls = parse<TlsInfo>(r.tls);
+    if (tls) row.tls = tls;
+    const tags = parse<Tag[]>(r.tags);
+    if (tags) row.tags = tags;
+    const geo = parse<Geo>(r.geo);
+    if (geo) row.geo = geo;
+    return row;
+  }
+
+  private sessionsSync(q: SessionQuery): Page<SessionRow> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.from !== undefined) (where.push('s.ts >= ?'), args.push(q.from));
+    if (q.to !== undefined) (where.push('s.ts < ?'), args.push(q.to));
+    if (q.port !== undefined) (where.push('s.dport = ?'), args.push(q.port));
+    if (q.src !== undefined) (where.push('s.src = ?'), args.push(q.src));
+    if (q.proto !== undefined) (where.push('s.proto = ?'), args.push(q.proto));
+    // Byte search in the payload: instr() on two blobs compares bytes, so binary needles work too.
+    if (q.text) (where.push('instr(p.data, ?) > 0'), args.push(Buffer.from(q.text, 'utf8')));
+    const join = 'FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id';
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = this.st(
+      `SELECT s.*, p.data data ${join} ${cond} ORDER BY s.ts DESC, s.id DESC LIMIT ? OFFSET ?`,
+    ).all(...args, q.limit, q.offset) as SessionDbRow[];
+    const cap = q.text ? TEXT_COUNT_CAP : COUNT_CAP;
+    const total = (
+      this.st(`SELECT count(*) n FROM (SELECT 1 ${q.text ? join : 'FROM sessions s'} ${cond} LIMIT ?)`).get(
+        ...args,
+        cap + 1,
+      ) as { n: number }
+    ).n;
+    const page: Page<SessionRow> = { rows: rows.map((r) => this.toSession(r)), total: Math.min(total, cap) };
+    if (total > cap) page.capped = true;
+    return page;
+  }
+
+  private sessionSync(id: number): SessionRow | undefined {
+    const r = this.st(
+      'SELECT s.*, p.data data FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id WHERE s.id = ?',
+    ).get(id) as SessionDbRow | undefined;
+    return r && this.toSession(r);
+  }
+
+  private pageOf<T>(sql: string, countSql: string, args: unknown[], limit: number, offset: number): Page<T> {
+    const rows = this.st(sql).all(...args, limit, offset) as { ev: string }[];
+    const total = (this.st(countSql).get(...args) as { n: number }).n;
+    return { rows: rows.map((r) => JSON.parse(r.ev) as T), total };
+  }
+
+  summary = async (r: TimeRange): Promise<Summary> => this.summarySync(r);
+  topPorts = async (q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]> =>
+    this.topPortsSync(q);
+  portSeries = async (
+    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+  ): Promise<SeriesPoint[]> => this.seriesSync(q);
+  sources = async (
+    q: TimeRange & { port?: number; limit: number; offset: number },
+  ): Promise<Page<SourceRow>> => this.sourcesSync(q);
+  source = async (ip: string): Promise<SourceRow | undefined> => this.sourceSync(ip);
+  sessions = async (q: SessionQuery): Promise<Page<SessionRow>> => this.sessionsSync(q);
+  session = async (id: number): Promise<SessionRow | undefined> => this.sessionSync(id);
+
+  scans = async (
+    q: TimeRange & { limit: number; offset: number; src?: string },
+  ): Promise<Page<ScanEvent>> => {
+    const src = q.src === undefined ? '' : ' AND src = ?';
+    const where = `WHERE last_seen >= ? AND first_seen < ?${src}`;
+    const args = q.src === undefined ? [q.from, q.to] : [q.from, q.to, q.src];
+    return this.pageOf<ScanEvent>(
+      `SELECT ev FROM scans ${where} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`,
+      `SELECT count(*) n FROM scans ${where}`,
+      args,
+      q.limit,
+      q.offset,
+    );
+  };
+
+  spikes = async (
+    q: TimeRange & { limit: number; offset: number; port?: number },
+  ): Promise<Page<SpikeEvent>> => {
+    const port = q.port === undefined ? '' : ' AND dport = ?';
+    const where = `WHERE ts >= ? AND ts < ?${port}`;
+    const args = q.port === undefined ? [q.from, q.to] : [q.from, q.to, q.port];
+    return this.pageOf<SpikeEvent>(
+      `SELECT ev FROM spikes ${where} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`,
+      `SELECT count(*) n FROM spikes ${where}`,
+      args,
+      q.limit,
+      q.offset,
+    );
+  };
+
+  blocks = async (q: {
+    active?: boolean;
+    limit: number;
+    offset: number;
+  }): Promise<Page<{ src: string; added: string; until?: string; reason: string; action: string }>> => {
+    // Active: the latest row of a source says "added" and its timeout has not passed.
+    const where = q.active
+      ? `WHERE b.id = (SELECT max(id) FROM blocks WHERE src = b.src) AND b.action = 'added'
+         AND (b.until IS NULL OR b.until > ?)`
+      : '';
+    const args = q.active ? [Date.now()] : [];
+    const rows = this.st(
+      `SELECT src, ts, until, reason, action FROM blocks b ${where} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`,
+    ).all(...args, q.limit, q.offset) as {
+      src: string;
+      ts: number;
+      until: number | null;
+      reason: string;
+      action: string;
+    }[];
+    const total = (this.st(`SELECT count(*) n FROM blocks b ${where}`).get(...args) as { n: number }).n;
+    return {
+      rows: rows.map((r) => ({
+        src: r.src,
+        added: new Date(r.ts).toISOString(),
+        ...(r.until === null ? {} : { until: new Date(r.until).toISOString() }),
+        reason: r.reason,
+        action: r.action,
+      })),
+      total,
+    };
+  };
+
+  dailyRows = async (day: string): Promise<DailyRow[]> => {
+    const ms = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : NaN;
+    if (Number.isNaN(ms))
+      throw new TidewatchError('TW_ERR_STORE', `not a day (YYYY-MM-DD): ${day.slice(0, 40)}`);
+    return this.st(
+      `SELECT proto, dst_port, dst_ip, src_ip, first_seen, last_seen, count FROM daily WHERE day = ?
+       ORDER BY proto, dst_port, dst_ip, src_ip`,
+    ).all(ms / DAY) as DailyRow[];
+  };
+}

@@ -1,0 +1,118 @@
+// The versioned schema of the SQLite store. PRAGMA user_version holds the version; MIGRATIONS[i] takes a
+// database from version i to i+1, so a fresh file runs them all and an old one runs only what it lacks.
+// Times are integers: ms since the epoch (ts, first_seen, last_seen of sessions/scans/spikes/blocks/sources),
+// minutes and hours since the epoch for counters, UTC day numbers (days since 1970-01-01) for daily rows,
+// whose first_seen/last_seen are unix seconds as in Tsusen's CSV.
+import type { Database } from 'better-sqlite3';
+
+import { TidewatchError } from '../../core/errors.js';
+
+/**
+ * Version 1: counters per minute, daily rows, sessions with payloads deduplicated, scans, spikes, blocks.
+ * Payload ids never get reused (AUTOINCREMENT): the quota prunes payloads before the sessions that point to
+ * them, and such a session must show no payload rather than a newer, unrelated one.
+ */
+export const SCHEMA_V1 = `
+CREATE TABLE counters_min (
+  minute INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
+  all_n INTEGER NOT NULL, new_n INTEGER NOT NULL, sess_n INTEGER NOT NULL,
+  PRIMARY KEY (proto, port, minute)
+) WITHOUT ROWID;
+CREATE INDEX counters_min_minute ON counters_min (minute);
+CREATE TABLE daily (
+  day INTEGER NOT NULL, proto TEXT NOT NULL, dst_port INTEGER, dst_ip TEXT NOT NULL, src_ip TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (day, src_ip, proto, dst_port, dst_ip)
+) WITHOUT ROWID;
+CREATE TABLE payloads (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL, size INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL
+);
+CREATE INDEX payloads_last ON payloads (last_seen);
+CREATE TABLE sessions (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, ended INTEGER NOT NULL, proto TEXT NOT NULL,
+  src TEXT NOT NULL, sport INTEGER NOT NULL, dst TEXT NOT NULL, dport INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, truncated INTEGER NOT NULL, close TEXT NOT NULL, payload_id INTEGER,
+  tls TEXT, tags TEXT, geo TEXT
+);
+CREATE INDEX sessions_ts ON sessions (ts);
+CREATE INDEX sessions_port ON sessions (dport, ts);
+CREATE INDEX sessions_src ON sessions (src, ts);
+CREATE TABLE scans (
+  id TEXT PRIMARY KEY, src TEXT NOT NULL, state TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, ev TEXT NOT NULL
+);
+CREATE INDEX scans_last ON scans (last_seen);
+CREATE INDEX scans_src ON scans (src, last_seen);
+CREATE TABLE spikes (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, proto TEXT NOT NULL, dport INTEGER NOT NULL, ev TEXT NOT NULL
+);
+CREATE INDEX spikes_ts ON spikes (ts);
+CREATE INDEX spikes_port ON spikes (dport, ts);
+CREATE TABLE blocks (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, src TEXT NOT NULL, action TEXT NOT NULL,
+  until INTEGER, reason TEXT NOT NULL
+);
+CREATE INDEX blocks_ts ON blocks (ts);
+CREATE INDEX blocks_src ON blocks (src, ts);
+`;
+
+/**
+ * Version 2: hourly counters (so summaries and day/hour series read ~60x fewer rows), one row per source
+ * (first/last seen, counts, geo, tags) for the source pages, and an index of daily rows by source.
+ * Both new tables are filled from what version 1 kept.
+ */
+export const SCHEMA_V2 = `
+CREATE TABLE counters_hour (
+  hour INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
+  all_n INTEGER NOT NULL, new_n INTEGER NOT NULL, sess_n INTEGER NOT NULL,
+  PRIMARY KEY (proto, port, hour)
+) WITHOUT ROWID;
+CREATE INDEX counters_hour_hour ON counters_hour (hour);
+INSERT INTO counters_hour
+  SELECT minute / 60, proto, port, sum(all_n), sum(new_n), sum(sess_n) FROM counters_min
+  GROUP BY minute / 60, proto, port;
+CREATE INDEX daily_src ON daily (src_ip, dst_port);
+CREATE INDEX daily_port ON daily (dst_port, day);
+CREATE TABLE sources (
+  ip TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  sessions INTEGER NOT NULL, attempts INTEGER NOT NULL, cc TEXT, asn INTEGER, org TEXT, tags TEXT
+);
+CREATE INDEX sources_last ON sources (last_seen);
+CREATE INDEX sources_attempts ON sources (attempts);
+INSERT INTO sources (ip, first_seen, last_seen, sessions, attempts)
+  SELECT src_ip, min(first_seen) * 1000, max(last_seen) * 1000, 0, sum(count) FROM daily GROUP BY src_ip;
+INSERT INTO sources (ip, first_seen, last_seen, sessions, attempts, cc, asn, org, tags)
+  SELECT src, min(ts), max(ts), count(*), 0,
+    json_extract(max(geo), '$.cc'), json_extract(max(geo), '$.asn'), json_extract(max(geo), '$.org'), NULL
+  -- WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join syntax.
+  FROM sessions WHERE true GROUP BY src
+  ON CONFLICT (ip) DO UPDATE SET
+    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+    sessions = excluded.sessions, cc = excluded.cc, asn = excluded.asn, org = excluded.org;
+`;
+
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION, each step in its own transaction. */
+export function migrate(db: Database): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > SCHEMA_VERSION)
+    throw new TidewatchError(
+      'TW_ERR_STORE',
+      `the store was written by a newer tidewatch (schema ${from}, this one knows ${SCHEMA_VERSION}): upgrade, or move the file away`,
+    );
+  if (from === 0) {
+    // Must precede the first table: lets retention give freed pages back to the file system in small steps.
+    db.pragma('auto_vacuum = INCREMENTAL');
+  }
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    const sql = MIGRATIONS[v]!;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return { from, to: SCHEMA_VERSION };
+}
