@@ -319,13 +319,17 @@ export class SqliteQueryStore implements QueryStore {
   private sessionsSync(q: SessionQuery): Page<SessionRow> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.from !== undefined) (where.push('s.ts >= ?'), args.push(q.from));
-    if (q.to !== undefined) (where.push('s.ts < ?'), args.push(q.to));
-    if (q.port !== undefined) (where.push('s.dport = ?'), args.push(q.port));
-    if (q.src !== undefined) (where.push('s.src = ?'), args.push(q.src));
-    if (q.proto !== undefined) (where.push('s.proto = ?'), args.push(q.proto));
+    const add = (clause: string, v: unknown): void => {
+      where.push(clause);
+      args.push(v);
+    };
+    if (q.from !== undefined) add('s.ts >= ?', q.from);
+    if (q.to !== undefined) add('s.ts < ?', q.to);
+    if (q.port !== undefined) add('s.dport = ?', q.port);
+    if (q.src !== undefined) add('s.src = ?', q.src);
+    if (q.proto !== undefined) add('s.proto = ?', q.proto);
     // Byte search in the payload: instr() on two blobs compares bytes, so binary needles work too.
-    if (q.text) (where.push('instr(p.data, ?) > 0'), args.push(Buffer.from(q.text, 'utf8')));
+    if (q.text) add('instr(p.data, ?) > 0', Buffer.from(q.text, 'utf8'));
     const join = 'FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id';
     const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const rows = this.st(
