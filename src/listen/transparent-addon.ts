@@ -136,7 +136,7 @@ export interface UdpReceiverOptions {
   maxBatch?: number;
 }
 
-function formatAddr(family: Family, buf: Buffer, off: number): string {
+export function formatAddr(family: Family, buf: Buffer, off: number): string {
   if (family === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
   const parts: string[] = [];
   for (let i = 0; i < 16; i += 2) parts.push(buf.readUInt16BE(off + i).toString(16));

@@ -1,0 +1,200 @@
+// The tproxy layer alone (addon + nftables rules + routing) in a namespace test bed, driven by real nc
+// clients from the scanner namespace; see tproxy-harness.ts for the recording session handler.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { eventually, REPO } from '../helpers/sensor.js';
+import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { addDecoyRoutes, firewallState, leftovers, ncTcp, ncUdp } from './tproxy-helpers.js';
+
+const HARNESS = join(REPO, 'dist/test/e2e/tproxy-harness.js');
+
+interface Rec {
+  proto?: string;
+  src?: string;
+  sport?: number;
+  dst?: string;
+  dport?: number;
+  bytes?: number;
+  data?: string;
+  ready?: boolean;
+  closed?: boolean;
+}
+
+function startHarness(bed: Testbed, args: string[]): Promise<{ proc: ChildProcess; recs: Rec[] }> {
+  const proc = bed.spawn(bed.sensorNs, process.execPath, [HARNESS, ...args]);
+  const recs: Rec[] = [];
+  let buf = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`harness not ready: ${err}`)), 15_000);
+    proc.on('exit', (code) => reject(new Error(`harness exited ${code}: ${err}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const r = JSON.parse(buf.slice(0, i)) as Rec;
+        buf = buf.slice(i + 1);
+        recs.push(r);
+        if (r.ready) {
+          clearTimeout(timer);
+          resolve({ proc, recs });
+        }
+      }
+    });
+  });
+}
+
+function exited(proc: ChildProcess): Promise<number | string | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null)
+    return Promise.resolve(proc.exitCode ?? proc.signalCode);
+  return new Promise((r) => proc.on('exit', (c, s) => r(c ?? s)));
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+test(
+  'tproxy layer: original destinations over TCP and UDP, IPv4 and IPv6, decoys; local services untouched; rules removed on SIGTERM',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      await addDecoyRoutes(bed);
+      // Real services started before tidewatch: a TCP echo-ish banner on 7777 and a UDP receiver on 7778.
+      const tcpSvc = bed.spawn(bed.sensorNs, 'socat', [
+        'TCP-LISTEN:7777,reuseaddr,fork',
+        'SYSTEM:echo real-service',
+      ]);
+      const udpSvc = bed.spawn(bed.sensorNs, 'socat', ['-u', 'UDP-RECV:7778', 'STDOUT']);
+      let udpSvcOut = '';
+      udpSvc.stdout!.on('data', (d: Buffer) => (udpSvcOut += d.toString()));
+      await eventually(
+        async () =>
+          ((o) => o.includes(':7777') && o.includes(':7778'))(
+            (await bed.exec(bed.sensorNs, 'ss', ['-Hltnu'])).stdout,
+          ),
+        5000,
+      );
+      const { proc, recs } = await startHarness(bed, [
+        '--tproxy-port',
+        '39999',
+        '--bufsize',
+        '1000',
+        '--exclude-ports',
+        '9999',
+      ]);
+
+      // TCP: decoy v4, the sensor's own address, decoy v6, the sensor's own v6 address.
+      const cases: [string, number, string][] = [
+        ['198.18.1.5', 8443, 'tcp-decoy4'],
+        [bed.sensorIp, 12345, 'tcp-own4'],
+        ['2001:2:1::7', 443, 'tcp-decoy6'],
+        [bed.sensorIp6, 2222, 'tcp-own6'],
+      ];
+      for (const [host, port, msg] of cases)
+        assert.equal(await ncTcp(bed, host, port, msg), 'ok\n', `${host} ${port}`);
+      const udp: [string, number, string][] = [
+        ['198.18.1.9', 161, 'udp-decoy4'],
+        [bed.sensorIp, 5060, 'udp-own4'],
+        ['2001:2:1::9', 53, 'udp-decoy6'],
+        [bed.sensorIp6, 1900, 'udp-own6'],
+      ];
+      for (const [host, port, msg] of udp) await ncUdp(bed, host, port, msg);
+      // A maximal IPv4 datagram: the full size is recorded, the first --bufsize bytes kept.
+      await bed.exec(bed.scannerNs, process.execPath, [
+        '-e',
+        "const d=require('dgram').createSocket('udp4');d.send(Buffer.alloc(65507,97),4444,'198.18.1.10',()=>d.close())",
+      ]);
+      await eventually(() => recs.filter((r) => r.proto).length >= 9, 10_000);
+      const rec = (proto: string, msg: string) => recs.find((r) => r.proto === proto && r.data === b64(msg));
+      for (const [host, port, msg] of cases) {
+        const r = rec('tcp', msg);
+        assert.ok(r, msg);
+        assert.equal(r.dst, host);
+        assert.equal(r.dport, port);
+        assert.equal(r.src, host.includes(':') ? bed.scannerIp6 : bed.scannerIp);
+      }
+      for (const [host, port, msg] of udp) {
+        const r = rec('udp', msg);
+        assert.ok(r, msg);
+        assert.equal(r.dst, host);
+        assert.equal(r.dport, port);
+        assert.equal(r.src, host.includes(':') ? bed.scannerIp6 : bed.scannerIp);
+        assert.equal(r.bytes, msg.length);
+      }
+      const big = recs.find((r) => r.dport === 4444)!;
+      assert.equal(big.bytes, 65507);
+      assert.equal(big.data, b64('a'.repeat(1000)));
+
+      // The real services still get their traffic; tidewatch records none of it.
+      assert.equal(await ncTcp(bed, bed.sensorIp, 7777, 'hi'), 'real-service\n');
+      await ncUdp(bed, bed.sensorIp, 7778, 'to-real-udp');
+      assert.ok(
+        await eventually(() => udpSvcOut.includes('to-real-udp'), 5000),
+        'UDP service got its datagram',
+      );
+      // --exclude-ports: not taken (nothing listens there: the kernel refuses the connection).
+      assert.equal(await ncTcp(bed, bed.sensorIp, 9999, 'excluded'), '');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(recs.filter((r) => [7777, 7778, 9999].includes(r.dport ?? 0)).length, 0);
+
+      const during = await firewallState(bed);
+      assert.equal(leftovers(during).length, 3, 'table, rules and routes are installed while running');
+      proc.kill('SIGTERM');
+      assert.equal(await exited(proc), 0);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+      tcpSvc.kill();
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
+
+test(
+  'tproxy layer: after SIGKILL the rules stay; the next start cleans them first and its stop removes all',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      await addDecoyRoutes(bed);
+      const first = await startHarness(bed, ['--tproxy-port', '39999']);
+      first.proc.kill('SIGKILL');
+      await exited(first.proc);
+      assert.equal(leftovers(await firewallState(bed)).length, 3, 'a killed process cannot clean up');
+      // A second set of leftovers (two crashes in a row) must be cleaned too.
+      await bed.exec(bed.sensorNs, 'ip', [
+        'rule',
+        'add',
+        'pref',
+        '29815',
+        'fwmark',
+        '0x7477',
+        'lookup',
+        '29815',
+      ]);
+
+      const second = await startHarness(bed, [
+        '--tproxy-port',
+        '39999',
+        '--tproxy-dst',
+        '198.18.1.0/24,2001:2:1::/64',
+      ]);
+      const state = await firewallState(bed);
+      assert.equal(state.rules.match(/0x7477/g)?.length, 2, `one rule per family:\n${state.rules}`);
+      assert.equal(await ncTcp(bed, '198.18.1.200', 80, 'after-crash'), 'ok\n');
+      // --tproxy-dst: the sensor's own address is outside the given CIDRs: refused by the kernel, not taken.
+      assert.equal(await ncTcp(bed, bed.sensorIp, 80, 'not-taken'), '');
+      await ncUdp(bed, '2001:2:1::1', 69, 'v6-in-dst');
+      await eventually(() => second.recs.some((r) => r.dport === 69), 5000);
+      assert.ok(second.recs.some((r) => r.dst === '198.18.1.200' && r.dport === 80));
+      assert.ok(!second.recs.some((r) => r.data === b64('not-taken')));
+      second.proc.kill('SIGTERM');
+      assert.equal(await exited(second.proc), 0);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
