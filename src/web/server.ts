@@ -36,6 +36,9 @@ export const LIMITS = {
   maxConnections: 512,
 } as const;
 
+/** Files the login page needs, served without the token (nothing in them comes from the sensor). */
+const PUBLIC_FILES = new Set(['/static/login.css', '/static/favicon.svg']);
+
 export interface WebServer {
   readonly server: Server;
   readonly live: LiveHub;
@@ -96,7 +99,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     } else {
       // The login page (and its stylesheet) are the only routes open without the token.
       if (path === '/login') return login(req, res, method, opts.token);
-      if (path === '/static/login.css' && (method === 'GET' || method === 'HEAD'))
+      if (PUBLIC_FILES.has(path) && (method === 'GET' || method === 'HEAD'))
         return files.serve(req, res, path);
       if (!isAuthorized(req, opts.token)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="tidewatch"');

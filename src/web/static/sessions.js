@@ -1,0 +1,135 @@
+// Session browser: search (port, source, proto, text in payload, time range) with paging, and one session
+// with its TLS details and its payload in hex and ASCII views, all as text.
+'use strict';
+
+(function () {
+  const { el, link, api, num, time, geoText, tags, table, fill, load, param, b64bytes, ascii, hexdump } =
+    window.tw;
+  const LIMIT = 50;
+  const FIELDS = ['port', 'src', 'proto', 'text', 'from', 'to'];
+
+  function kv(pairs) {
+    const dl = el('dl', { class: 'kv' });
+    for (const [k, v] of pairs) if (v !== undefined) dl.append(el('dt', null, k), el('dd', null, v));
+    return dl;
+  }
+
+  async function showSession(id) {
+    const s = await api(`sessions/${encodeURIComponent(id)}`);
+    if (!s) return fill('detail', el('div', { class: 'empty' }, `no session ${id}`));
+    const bytes = b64bytes(s.payload);
+    const parts = [
+      kv([
+        ['id', String(s.id)],
+        ['started', time(s.ts)],
+        ['ended', s.ended ? time(s.ended) : undefined],
+        ['protocol', s.proto],
+        ['source', link('/source', { ip: s.src }, `${s.src} port ${s.sport}`)],
+        [
+          'destination',
+          link(
+            '/port',
+            { port: s.dport, proto: s.proto === 'udp' ? 'udp' : 'tcp' },
+            `${s.dst} port ${s.dport}`,
+          ),
+        ],
+        ['where', geoText(s.geo)],
+        [
+          'bytes received',
+          `${num(s.bytes)}${s.truncated ? ' (truncated: only the first bytes are kept)' : ''}`,
+        ],
+        ['bytes kept', num(bytes.length)],
+        ['close', s.close],
+        ['tags', tags(s.tags)],
+      ]),
+    ];
+    if (s.tls) {
+      parts.push(
+        el('h2', null, 'TLS'),
+        kv([
+          ['version', s.tls.version],
+          ['SNI', s.tls.sni || '–'],
+          ['ALPN', (s.tls.alpn || []).join(', ') || '–'],
+          ['JA3', el('code', null, s.tls.ja3)],
+          ['JA3 hash', s.tls.ja3_hash ? el('code', null, s.tls.ja3_hash) : undefined],
+          ['JA4', el('code', null, s.tls.ja4)],
+        ]),
+      );
+    }
+    parts.push(
+      el('h2', null, 'Payload, ASCII'),
+      el('pre', { class: 'wrap', id: 'payload-ascii' }, bytes.length ? ascii(bytes) : '(no bytes)'),
+      el('h2', null, 'Payload, hex'),
+      el('pre', { id: 'payload-hex' }, bytes.length ? hexdump(bytes) : '(no bytes)'),
+    );
+    fill('detail', ...parts);
+  }
+
+  function query() {
+    const q = {};
+    for (const f of FIELDS) {
+      const v = param(f);
+      if (v) q[f] = v;
+    }
+    return q;
+  }
+
+  async function search(offset) {
+    const q = query();
+    const res = await api('sessions', { ...q, limit: LIMIT, offset });
+    fill(
+      'results',
+      table(
+        [
+          { label: 'time', get: (x) => time(x.ts) },
+          { label: 'source', get: (x) => x.src },
+          { label: 'port', get: (x) => `${x.proto}/${x.dport}` },
+          { label: 'bytes', num: true, get: (x) => num(x.bytes) },
+          { label: 'SNI', get: (x) => (x.tls && x.tls.sni) || '' },
+          {
+            label: 'first bytes',
+            get: (x) => el('div', { class: 'preview' }, ascii(b64bytes(x.payload).subarray(0, 80))),
+          },
+        ],
+        res.rows,
+        {
+          empty: 'no sessions match',
+          onRow: (r, tr) => {
+            for (const s of document.querySelectorAll('tr.selected')) s.classList.remove('selected');
+            tr.classList.add('selected');
+            history.replaceState(null, '', `/sessions?${new URLSearchParams({ ...q, id: r.id, offset })}`);
+            load('detail', () => showSession(r.id));
+          },
+        },
+      ),
+    );
+    const last = Math.min(offset + res.rows.length, res.total);
+    fill(
+      'pageinfo',
+      res.total ? `${num(offset + 1)}–${num(last)} of ${num(res.total)}${res.capped ? '+' : ''}` : '',
+    );
+    const prev = document.getElementById('prev');
+    const next = document.getElementById('next');
+    prev.disabled = offset === 0;
+    next.disabled = offset + LIMIT >= res.total;
+    prev.onclick = () => load('results', () => search(Math.max(0, offset - LIMIT)));
+    next.onclick = () => load('results', () => search(offset + LIMIT));
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    const form = document.getElementById('search');
+    const q = query();
+    for (const f of FIELDS) if (q[f] && form.elements[f]) form.elements[f].value = q[f];
+    // Empty fields are left out of the URL so the API does not see empty parameters.
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const params = {};
+      for (const f of FIELDS) if (form.elements[f].value.trim()) params[f] = form.elements[f].value.trim();
+      location.assign(`/sessions?${new URLSearchParams(params)}`);
+    });
+    const offset = Number(param('offset')) || 0;
+    load('results', () => search(offset));
+    const id = param('id');
+    if (id) load('detail', () => showSession(id));
+  });
+})();
