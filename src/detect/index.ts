@@ -1,17 +1,97 @@
-// Scan detector, tool fingerprints and spike detector: reads probe/session events, emits scan and spike events.
-// TODO(owner): entry point wired by sensor.ts; the body is filled in by the work stream that owns this folder.
+// Scan detector, tool fingerprints and spike detector: reads probe/session events, emits scan and spike
+// events. The tagger runs before the sinks (it completes session events); the detectors after them.
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { RateLimiter } from './rate-limit.js';
+import { ScanDetector } from './scan-detector.js';
+import { SpikeDetector } from './spike.js';
+import { FingerprintMemory } from './tagger.js';
 
-export async function startDetectors(_ctx: SensorContext): Promise<Component> {
-  return component('detect', async () => {});
+// One fingerprint memory per sensor, shared by the tagger (which fills it) and the scan detector (which reads
+// it when it reports a scan). Keyed by the context so two sensors in one process (tests) stay apart.
+const memories = new WeakMap<SensorContext, FingerprintMemory>();
+export function fingerprintMemory(ctx: SensorContext): FingerprintMemory {
+  let m = memories.get(ctx);
+  if (!m) memories.set(ctx, (m = new FingerprintMemory(ctx.stats)));
+  return m;
 }
+
+/** Which probes are counted: capture's packets when capture is on, else the listener's. */
+export const countedVia = (ctx: SensorContext): 'capture' | 'listener' =>
+  ctx.cfg.capture ? 'capture' : 'listener';
 
 /**
  * Registered before the sinks: annotates session events with fingerprint tags (from the SYN headers that
  * capture saw for the same source) before they are written.
- * TODO(owner): filled in by the detection work stream.
  */
-export async function startTagger(_ctx: SensorContext): Promise<Component> {
-  return component('tagger', async () => {});
+export async function startTagger(ctx: SensorContext): Promise<Component> {
+  const memory = fingerprintMemory(ctx);
+  const offProbe = ctx.bus.on('probe', (p) => {
+    if (p.via === 'capture' && p.proto === 'tcp') memory.observe(p);
+  });
+  const offSession = ctx.bus.on('session', (ev) => memory.tagSession(ev));
+  const stop = (): void => {
+    offProbe();
+    offSession();
+  };
+  return component('tagger', async () => stop(), stop);
+}
+
+export interface DetectorOptions {
+  /** Clock (tests): defaults to Date.now. */
+  now?: () => number;
+  /** Sweep period (pending TRW outcomes, episode updates and ends, spike intervals); default 1 s. */
+  sweepMs?: number;
+}
+
+export async function startDetectors(ctx: SensorContext, opts: DetectorOptions = {}): Promise<Component> {
+  const { cfg, bus, stats } = ctx;
+  const now = opts.now ?? Date.now;
+  const limiter = new RateLimiter(cfg.maxAlertsPerMinute, now());
+  const memory = fingerprintMemory(ctx);
+  const via = countedVia(ctx);
+  const scans = new ScanDetector({
+    cfg,
+    stats,
+    countVia: via,
+    now,
+    limiter,
+    emit: (ev) => bus.emit(ev),
+    tagsFor: (src) => memory.forSource(src),
+  });
+  const spikes = new SpikeDetector({
+    sensor: cfg.sensor,
+    intervalMs: cfg.spikeInterval,
+    score: cfg.spikeScore,
+    minCount: cfg.spikeMinCount,
+    now: now(),
+    emit: (ev) => bus.emit(ev),
+    allow: (t) => limiter.take(t),
+    onSuppressed: () => stats.inc('spike_alerts_suppressed_total'),
+  });
+  const offProbe = bus.on('probe', (p) => {
+    scans.onProbe(p);
+    if (p.via === via) spikes.observe(p.proto, p.dport, p.src, p.time);
+  });
+  const offSession = bus.on('session', (ev) => scans.onSession(ev));
+  const timer = setInterval(() => {
+    const t = now();
+    scans.sweep(t);
+    spikes.roll(t);
+  }, opts.sweepMs ?? 1000);
+  timer.unref();
+  const stop = (): void => {
+    clearInterval(timer);
+    offProbe();
+    offSession();
+  };
+  return component(
+    'detect',
+    async () => {
+      stop();
+      scans.sweep(now());
+      scans.closeAll();
+    },
+    stop,
+  );
 }

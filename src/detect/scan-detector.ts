@@ -1,0 +1,369 @@
+// Per-source scan detection: sliding-window distinct ports/hosts (vertical, horizontal, block) and a TRW walk,
+// one scan event per source per episode (open, rate-limited updates, closed). docs/detection.md explains it.
+// State is bounded: at most maxSources sources (least recently seen evicted), each a few small arrays.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import type { ProbeEvent, ProbeKind, ScanEvent, SessionEvent, Tag } from '../core/events.js';
+import { nowIso } from '../core/events.js';
+import type { Stats } from '../core/stats.js';
+import { EpisodeCounter, fnv1a, windowAdd, windowSize } from './distinct.js';
+import { bestTool } from './fingerprint.js';
+import { STEALTH_KINDS } from './probe-kind.js';
+import { RateLimiter } from './rate-limit.js';
+import { trwModel, trwStep, type TrwModel } from './trw.js';
+import { TrwPending } from './trw-pending.js';
+
+export type ScanConfig = Pick<
+  Config,
+  | 'sensor'
+  | 'maxSources'
+  | 'scanWindow'
+  | 'scanPorts'
+  | 'scanHosts'
+  | 'scanBlockPorts'
+  | 'scanBlockHosts'
+  | 'scanEpisodeGap'
+  | 'trwDetection'
+  | 'trwFalsePositive'
+  | 'maxAlertsPerMinute'
+>;
+
+export interface ScanDetectorOptions {
+  cfg: ScanConfig;
+  stats: Stats;
+  emit: (ev: ScanEvent) => void;
+  /** Which probes are counted: capture's packets, or (without capture) the listener's connections. */
+  countVia: 'capture' | 'listener';
+  /** Fingerprint tags known for a source (the tagger's memory). */
+  tagsFor?: (src: string) => Tag[] | undefined;
+  /** Alert rate limit (shared with spikes); default: its own at cfg.maxAlertsPerMinute. */
+  limiter?: RateLimiter;
+  /** Clock for sweeps (probe times come from the events). */
+  now?: () => number;
+  /** Minimum time between two updates of one episode. */
+  updateEveryMs?: number;
+  /** Open episodes at most (each large one costs ~4 KiB); the least recently opened is closed early. */
+  maxEpisodes?: number;
+}
+
+const KINDS: readonly ProbeKind[] = [
+  'syn',
+  'fin',
+  'null',
+  'xmas',
+  'ack',
+  'maimon',
+  'udp',
+  'connect',
+  'other',
+];
+const KIND_INDEX = new Map(KINDS.map((k, i) => [k, i]));
+const SYN = 0;
+const CONNECT = 7;
+
+interface Episode {
+  id: string;
+  kind: ScanEvent['kind'];
+  first: number;
+  last: number;
+  probes: number;
+  ports: EpisodeCounter;
+  hosts: EpisodeCounter;
+  lastEmit: number;
+  emitted: string;
+  suppressed: boolean;
+}
+
+class Source {
+  /** Start of the current activity (reset after a quiet scanWindow). */
+  since: number;
+  last: number;
+  ports: number[] = [];
+  hosts: number[] = [];
+  /** Kind of the only probe so far, or the per-kind counts once there are several. */
+  kind0: number;
+  kinds: number[] | undefined;
+  llr = 0;
+  handshake = false;
+  episode: Episode | undefined;
+  constructor(
+    readonly addr: string,
+    now: number,
+    kind: number,
+  ) {
+    this.since = now;
+    this.last = now;
+    this.kind0 = kind;
+  }
+}
+
+export class ScanDetector {
+  private readonly sources = new Map<string, Source>();
+  private readonly open = new Set<Source>();
+  private readonly pending: TrwPending;
+  private readonly trw: TrwModel;
+  private readonly limiter: RateLimiter;
+  private readonly now: () => number;
+  private readonly windowSec: number;
+  private readonly portCap: number;
+  private readonly hostCap: number;
+  private readonly updateEvery: number;
+  private readonly maxEpisodes: number;
+  private readonly epoch: number;
+
+  constructor(private readonly o: ScanDetectorOptions) {
+    const c = o.cfg;
+    this.now = o.now ?? Date.now;
+    this.epoch = this.now();
+    this.trw = trwModel({
+      detection: c.trwDetection,
+      falsePositive: c.trwFalsePositive,
+      theta0: 0.8,
+      theta1: 0.2,
+    });
+    this.limiter = o.limiter ?? new RateLimiter(c.maxAlertsPerMinute, this.epoch);
+    this.windowSec = Math.max(1, Math.round(c.scanWindow / 1000));
+    this.portCap = Math.max(c.scanPorts, c.scanBlockPorts);
+    this.hostCap = Math.max(c.scanHosts, c.scanBlockHosts);
+    this.updateEvery = o.updateEveryMs ?? 60_000;
+    this.maxEpisodes = o.maxEpisodes ?? Math.min(c.maxSources, 100_000);
+    this.pending = new TrwPending(o.stats);
+  }
+
+  get size(): number {
+    return this.sources.size;
+  }
+
+  get openEpisodes(): number {
+    return this.open.size;
+  }
+
+  onProbe(p: ProbeEvent): void {
+    if (p.via !== this.o.countVia) {
+      // Capture is on and this is the listener: a completed handshake is evidence, not another probe.
+      if (p.kind === 'connect') this.onHandshake(p.src, p.sport, p.time);
+      return;
+    }
+    const t = p.time;
+    const kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
+    let s = this.sources.get(p.src);
+    if (s) {
+      this.sources.delete(p.src); // re-inserted last: Map order is least recently seen first
+      if (t - s.last > this.o.cfg.scanWindow && !s.episode) {
+        // Quiet for a whole window: a new activity starts (the windows expire by themselves).
+        s.since = t;
+        s.llr = 0;
+        s.kinds = undefined;
+        s.kind0 = kind;
+      } else {
+        if (!s.kinds) {
+          s.kinds = new Array<number>(KINDS.length).fill(0);
+          s.kinds[s.kind0]!++;
+        }
+        s.kinds[kind]!++;
+      }
+      if (t > s.last) s.last = t;
+    } else {
+      s = new Source(p.src, t, kind);
+      if (this.sources.size >= this.o.cfg.maxSources) this.evictOldest();
+    }
+    this.sources.set(p.src, s);
+    if (p.kind === 'connect' && p.handshake !== false) s.handshake = true;
+
+    const sec = Math.floor((t - this.epoch) / 1000);
+    const port = p.proto === 'udp' ? p.dport + 65536 : p.dport;
+    const pw = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
+    const hostKey = fnv1a(p.dst) & 0xffffff;
+    const hw = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
+    const ep = s.episode;
+    if (ep) {
+      ep.probes++;
+      ep.ports.add(port);
+      ep.hosts.add(hostKey);
+      if (t > ep.last) ep.last = t;
+    }
+
+    // TRW over first contacts (a port or address new in the window).
+    if (pw.isNew || hw.isNew) {
+      if (STEALTH_KINDS.has(p.kind)) this.outcome(s, false, t);
+      else if (p.proto === 'tcp') {
+        this.pending.add(p.src, p.sport, t, p.kind === 'connect');
+      }
+    }
+
+    const c = this.o.cfg;
+    let kindOf: ScanEvent['kind'] | undefined;
+    if (pw.size >= c.scanBlockPorts && hw.size >= c.scanBlockHosts) kindOf = 'block';
+    else if (pw.size >= c.scanPorts) kindOf = 'vertical';
+    else if (hw.size >= c.scanHosts) kindOf = 'horizontal';
+    if (ep) {
+      // An episode TRW opened is named by its shape once the windows show one.
+      if (ep.kind === 'trw' && kindOf) ep.kind = kindOf;
+      this.maybeUpdate(s, t);
+    } else if (kindOf) this.openEpisode(s, kindOf, t);
+  }
+
+  /** Session events give TRW outcomes (data sent = success) and handshake evidence. */
+  onSession(ev: SessionEvent): void {
+    if (ev.proto === 'udp') return;
+    const s = this.sources.get(ev.src);
+    if (s) s.handshake = true;
+    if (!this.pending.resolve(ev.src, ev.sport)) return;
+    if (s) this.outcome(s, ev.bytes > 0, Date.parse(ev.ended) || this.now());
+  }
+
+  private onHandshake(src: string, sport: number, t: number): void {
+    const s = this.sources.get(src);
+    if (!s) return;
+    s.handshake = true;
+    this.pending.handshake(src, sport, t);
+    // The SYN capture counted was a connect() scan's: relabel one SYN as a connect.
+    if (s.kinds) {
+      if (s.kinds[SYN]! > 0) {
+        s.kinds[SYN]!--;
+        s.kinds[CONNECT]!++;
+      }
+    } else if (s.kind0 === SYN) s.kind0 = CONNECT;
+  }
+
+  private outcome(s: Source, success: boolean, t: number): void {
+    const r = trwStep(this.trw, s.llr, success);
+    s.llr = r.llr;
+    if (r.decision === 'scanner' && !s.episode) this.openEpisode(s, 'trw', t);
+  }
+
+  /** Expires TRW pending probes (failures), sends due updates and closes quiet episodes. */
+  sweep(now = this.now()): void {
+    for (const [src, success] of this.pending.expire(now)) {
+      const s = this.sources.get(src);
+      if (s && success !== undefined) this.outcome(s, success, now);
+    }
+    for (const s of this.open) {
+      const ep = s.episode!;
+      if (now - ep.last >= this.o.cfg.scanEpisodeGap) this.closeEpisode(s);
+      else this.maybeUpdate(s, now);
+    }
+    this.o.stats.set('detect_sources', this.sources.size);
+    this.o.stats.set('scan_episodes_open', this.open.size);
+  }
+
+  /** Closes every open episode (sensor shutdown). */
+  closeAll(): void {
+    for (const s of [...this.open]) this.closeEpisode(s);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.sources.values().next().value as Source | undefined;
+    if (!oldest) return;
+    this.sources.delete(oldest.addr);
+    this.o.stats.inc('detect_sources_evicted_total');
+    if (oldest.episode) this.closeEpisode(oldest);
+  }
+
+  private openEpisode(s: Source, kind: ScanEvent['kind'], t: number): void {
+    if (this.open.size >= this.maxEpisodes) {
+      const first = this.open.values().next().value as Source | undefined;
+      if (first) {
+        this.closeEpisode(first);
+        this.o.stats.inc('scan_episodes_evicted_total');
+      }
+    }
+    const ep: Episode = {
+      id: randomUUID(),
+      kind,
+      first: s.since,
+      last: t,
+      probes: 0,
+      ports: new EpisodeCounter(),
+      hosts: new EpisodeCounter(),
+      lastEmit: t,
+      emitted: '',
+      suppressed: false,
+    };
+    for (const e of s.ports) ep.ports.add(Math.floor(e / 2 ** 29));
+    for (const e of s.hosts) ep.hosts.add(Math.floor(e / 2 ** 29));
+    ep.probes = s.kinds ? s.kinds.reduce((a, b) => a + b, 0) : 1;
+    s.episode = ep;
+    this.open.add(s);
+    this.o.stats.inc('scan_episodes_total');
+    if (!this.limiter.take(t)) {
+      ep.suppressed = true;
+      this.o.stats.inc('scan_alerts_suppressed_total');
+      return;
+    }
+    this.send(s, 'open');
+  }
+
+  private maybeUpdate(s: Source, t: number): void {
+    const ep = s.episode!;
+    if (ep.suppressed || t - ep.lastEmit < this.updateEvery) return;
+    if (this.signature(ep) === ep.emitted) return;
+    ep.lastEmit = t;
+    this.send(s, 'update');
+  }
+
+  private closeEpisode(s: Source): void {
+    const ep = s.episode;
+    if (!ep) return;
+    if (!ep.suppressed) this.send(s, 'closed');
+    this.open.delete(s);
+    s.episode = undefined;
+    // A new episode starts from scratch: forget the window, the walk and the kinds.
+    s.ports.length = 0;
+    s.hosts.length = 0;
+    s.llr = 0;
+    s.since = ep.last;
+    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!;
+    s.kinds = undefined;
+  }
+
+  private signature(ep: Episode): string {
+    return `${ep.kind}/${ep.ports.count}/${ep.hosts.count}/${ep.probes}`;
+  }
+
+  private send(s: Source, state: ScanEvent['state']): void {
+    const ep = s.episode!;
+    ep.emitted = this.signature(ep);
+    const tags = this.o.tagsFor?.(s.addr);
+    const ev: ScanEvent = {
+      ts: nowIso(state === 'closed' ? Math.max(ep.last, this.now()) : ep.last),
+      sensor: this.o.cfg.sensor,
+      type: 'scan',
+      id: ep.id,
+      state,
+      src: s.addr,
+      kind: ep.kind,
+      probe: this.dominantKind(s),
+      ports: ep.ports.count,
+      hosts: ep.hosts.count,
+      probes: ep.probes,
+      window_s: this.windowSec,
+      first_seen: nowIso(ep.first),
+      last_seen: nowIso(ep.last),
+      handshake_completed: s.handshake,
+      action: 'logged',
+    };
+    const tool = bestTool(tags);
+    if (tool) ev.tool = tool;
+    if (tags?.length) ev.tags = tags;
+    this.o.emit(ev);
+  }
+
+  private dominantKind(s: Source): ProbeKind {
+    if (!s.kinds) return KINDS[s.kind0]!;
+    let best = 0;
+    for (let i = 1; i < KINDS.length; i++) if (s.kinds[i]! > s.kinds[best]!) best = i;
+    return KINDS[best]!;
+  }
+
+  /** Used by tests: distinct ports/hosts in a source's current window. */
+  windowOf(src: string, t: number): { ports: number; hosts: number } | undefined {
+    const s = this.sources.get(src);
+    if (!s) return undefined;
+    const sec = Math.floor((t - this.epoch) / 1000);
+    return {
+      ports: windowSize(s.ports, sec, this.windowSec),
+      hosts: windowSize(s.hosts, sec, this.windowSec),
+    };
+  }
+}
