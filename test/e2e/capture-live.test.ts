@@ -1,0 +1,136 @@
+// Live capture in the namespace test bed: the scanner sends known numbers of SYNs (plain and ECN), UDP
+// datagrams and ICMP echoes; the sensor counts them exactly and never counts what it sends itself
+// (the RSTs, port unreachables and echo replies it answers with). Counters are read from the
+// --json-tcp lines a socat receiver in the sensor namespace writes to a file.
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
+
+interface Line {
+  new_all: string;
+  Value_source: string;
+  Value_type: string;
+  Port: number;
+  Count: number;
+  ts: string;
+  sensor: string;
+}
+
+export function readLines(file: string): Line[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Line);
+}
+
+/** Sums Count per "New/All source port" key over all report intervals. */
+export function totals(lines: Line[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) {
+    const k = `${l.new_all} ${l.Value_source} ${l.Port}`;
+    m.set(k, (m.get(k) ?? 0) + l.Count);
+  }
+  return m;
+}
+
+const sumOf = (m: Map<string, number>, prefix: string): number =>
+  [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+
+/** socat as a single-sender TCP collector inside a namespace, appending to a file. */
+export async function startSocat(bed: Testbed, ns: string, port: number, file: string): Promise<void> {
+  bed.spawn(ns, 'socat', [
+    '-u',
+    `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
+    `OPEN:${file},creat,append`,
+  ]);
+  await eventually(async () => {
+    const r = await bed.exec(ns, 'ss', ['-ltnH', `sport = :${port}`]);
+    return r.stdout.includes(String(port));
+  }, 5000);
+}
+
+test(
+  'live capture counts the scanner exactly and not the sensor own packets',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      const dir = tempDir();
+      const out = join(dir, 'collector.jsonl');
+      await startSocat(bed, bed.sensorNs, 15170, out);
+      const sensor = await startSensor(bed, [
+        '--capture',
+        bed.sensorIf,
+        '--listen',
+        'off',
+        '--report-interval',
+        '1s',
+        '--flush',
+        '1s',
+        '--http',
+        'off',
+        '--store',
+        'off',
+        '--geoip',
+        'off',
+        '--json-tcp',
+        '127.0.0.1:15170',
+      ]);
+      await sensor.waitForLog(/capture started/);
+      const S = bed.sensorIp;
+      const run = async (args: string[]): Promise<void> => {
+        const r = await bed.exec(bed.scannerNs, 'hping3', args, { timeoutMs: 30_000 });
+        assert.ok(r.code === 0 || r.code === 1, `hping3 ${args.join(' ')}: ${r.stderr}`);
+      };
+      await run(['-q', '-S', '-c', '300', '-i', 'u1000', '-p', '2222', S]);
+      // SYN with ECE and CWR (an ECN SYN) is a connection attempt too (raw_sock_port_mon missed it).
+      await run(['-q', '-S', '-X', '-Y', '-c', '40', '-i', 'u1000', '-p', '2223', S]);
+      await run(['-q', '-A', '-c', '25', '-i', 'u1000', '-p', '2224', S]);
+      await run(['-q', '--udp', '-c', '150', '-i', 'u1000', '-p', '5353', '-d', '100', S]);
+      await run(['-q', '-1', '-c', '20', '-i', 'u1000', S]);
+      // Traffic the sensor starts itself: its SYN goes out, the scanner's RST comes in (counted, incoming).
+      const own = await bed.exec(bed.sensorNs, 'hping3', [
+        '-q',
+        '-S',
+        '-c',
+        '7',
+        '-i',
+        'u1000',
+        '-p',
+        '4444',
+        bed.scannerIp,
+      ]);
+      assert.ok(own.code === 0 || own.code === 1, own.stderr);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await sensor.stop(), 0);
+
+      const m = totals(readLines(out));
+      assert.equal(m.get('New TCP 2222'), 300, 'SYNs to 2222');
+      assert.equal(m.get('All TCP 2222'), 300);
+      assert.equal(m.get('New TCP 2223'), 40, 'ECN SYNs are connection attempts');
+      assert.equal(m.get('New TCP 2224'), undefined, 'ACKs are not connection attempts');
+      assert.equal(m.get('All TCP 2224'), 25);
+      assert.equal(m.get('All UDP 5353'), 150);
+      // The scanner's 7 RSTs answering the sensor's own SYNs come in (to the sensor's source ports).
+      assert.equal(
+        sumOf(m, 'New TCP'),
+        340,
+        'no other connection attempt (the sensor own SYNs are outgoing)',
+      );
+      assert.equal(sumOf(m, 'All TCP'), 300 + 40 + 25 + 7, 'the sensor RSTs are not counted');
+      assert.equal(sumOf(m, 'All UDP'), 150);
+      assert.equal(m.get('All IP 1'), 20, 'echo requests only, not the replies nor port unreachables');
+      assert.equal(m.get('All IP 6'), 372);
+      assert.equal(m.get('All IP 17'), 150);
+      assert.equal(m.get('All ETH 2048'), 372 + 150 + 20, 'IPv4 ethertype in host byte order');
+      const log = sensor.logs.join('\n');
+      assert.match(log, /capture totals/);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
