@@ -80,7 +80,7 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
   });
   const captureDrops = new Counter({
     name: `${PREFIX}capture_drops_total`,
-    help: 'Packets lost by capture, by reason (kernel, ifdrop) and per-source state evicted (evicted_sources)',
+    help: 'Packets lost by capture before it saw them, by reason (kernel, ifdrop)',
     labelNames: ['reason'],
     registers: [registry],
   });
@@ -155,7 +155,8 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
       byProto.set('udp', sum(p.udp));
     }
     for (const [proto, n] of byProto) if (n > 0) packets.inc({ proto }, n);
-    for (const reason of ['kernel', 'ifdrop', 'evicted_sources'] as const) {
+    // drops.evicted_sources is a running total, exported from ctx.stats (daily_sources_evicted_total).
+    for (const reason of ['kernel', 'ifdrop'] as const) {
       const n = p.drops?.[reason];
       if (typeof n === 'number' && n > 0) captureDrops.inc({ reason }, n);
     }

@@ -29,6 +29,7 @@ function setup(opts: { mode?: 'on' | 'dry-run'; max?: number; spoofable?: boolea
     blockForMs: 3000,
     blockSpoofable: opts.spoofable ?? false,
     maxBlocked: opts.max ?? 3,
+    episodeGapMs: 600_000,
     apply:
       opts.mode === 'dry-run'
         ? undefined
@@ -56,7 +57,7 @@ const scan = (src: string, more: Partial<ScanEvent> = {}): ScanEvent => ({
   probes: 20,
   window_s: 300,
   first_seen: '',
-  last_seen: '',
+  last_seen: new Date(1_000_000).toISOString(),
   handshake_completed: true,
   action: 'logged',
   ...more,
@@ -177,4 +178,22 @@ test('an nft failure turns into refused events and frees the slots', async () =>
   assert.match(blocks[0]!.reason, /nftables error/);
   assert.equal(policy.active.size, 0);
   assert.equal(ctx.stats.get('blocks_nft_errors_total'), 1);
+});
+
+test('a held-back SYN-only scanner is blocked as soon as it completes a handshake', async () => {
+  const { policy, blocks, applied } = setup();
+  const s = scan('198.18.0.4', { handshake_completed: false });
+  policy.decide(s);
+  assert.equal(s.action, 'logged');
+  policy.onHandshake('198.18.0.99'); // someone else: nothing
+  policy.onHandshake('::ffff:198.18.0.4');
+  await settle();
+  assert.deepEqual(
+    blocks.map((b) => b.action),
+    ['refused', 'added'],
+  );
+  assert.equal(applied[0]![0]!.ip, '198.18.0.4');
+  policy.onHandshake('198.18.0.4'); // already blocked: no second add
+  await settle();
+  assert.equal(applied.length, 1);
 });

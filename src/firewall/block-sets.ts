@@ -17,6 +17,8 @@ export interface PolicyOptions {
   blockForMs: number;
   blockSpoofable: boolean;
   maxBlocked: number;
+  /** A held-back scanner's handshake counts only within this time of its last probe (--scan-episode-gap). */
+  episodeGapMs: number;
   /** Applies a batch to the kernel (nft); absent in dry-run. */
   apply?: (items: BlockItem[]) => Promise<void>;
   now?: () => number;
@@ -31,6 +33,8 @@ export class BlockPolicy {
   /** src → expiry (ms since epoch): blocks in the kernel set (or would-be blocks in dry-run). */
   readonly active = new Map<string, number>();
   private readonly refusedFor = new Map<string, string>();
+  /** Scanners refused only for lacking a handshake: src → their last scan event. */
+  private readonly waiting = new Map<string, ScanEvent>();
   private pending: (BlockItem & { reason: string; until: number })[] = [];
   private flushing: Promise<void> | undefined;
   private readonly errors: RateLimitedLog;
@@ -58,6 +62,11 @@ export class BlockPolicy {
       reason,
     };
     if (until !== undefined) ev.until = nowIso(until);
+    // Blocking changes the host's firewall, so each change is also an operational log line.
+    this.ctx.log[action === 'refused' ? 'debug' : 'info'](
+      { src, until: ev.until, reason },
+      `block ${action}`,
+    );
     this.ctx.bus.emit(ev);
   }
 
@@ -87,8 +96,10 @@ export class BlockPolicy {
       ev.action = 'logged';
       return;
     }
-    if (!ev.handshake_completed && !this.opt.blockSpoofable)
+    if (!ev.handshake_completed && !this.opt.blockSpoofable) {
+      this.remember(addr.ip, ev);
       return this.refuse(ev, addr.ip, 'no completed handshake (possibly spoofed); see --block-spoofable');
+    }
     const unsafe = this.safety.check(addr, now);
     if (unsafe) return this.refuse(ev, addr.ip, `never blocked: ${unsafe}`);
     this.expire(now);
@@ -99,6 +110,7 @@ export class BlockPolicy {
     const reason = `${ev.kind} scan, probe ${ev.probe}${ev.tool ? `, tool ${ev.tool}` : ''}`;
     this.active.set(addr.ip, end);
     this.refusedFor.delete(ev.id);
+    this.waiting.delete(addr.ip);
     if (dry) {
       ev.action = 'dry-run';
       this.ctx.stats.inc('blocks_dry_run_total');
@@ -109,6 +121,27 @@ export class BlockPolicy {
     this.ctx.stats.set('blocks_active', this.active.size);
     this.pending.push({ ...addr, timeoutMs: this.opt.blockForMs, reason, until: end });
     this.schedule();
+  }
+
+  private remember(ip: string, ev: ScanEvent): void {
+    this.waiting.delete(ip);
+    this.waiting.set(ip, { ...ev, state: 'update' });
+    if (this.waiting.size > MAX_REMEMBERED_EPISODES) this.waiting.delete(this.waiting.keys().next().value!);
+  }
+
+  /**
+   * A source completed a TCP handshake with the listener. If it is a scanner we held back only because it
+   * looked spoofable (a connect() scan is reported at its 15th SYN, usually before its first handshake),
+   * it is blocked now instead of at the episode's next update.
+   */
+  onHandshake(src: string): void {
+    if (this.waiting.size === 0) return;
+    const addr = canonicalAddr(src);
+    const ev = addr && this.waiting.get(addr.ip);
+    if (!ev) return;
+    this.waiting.delete(addr.ip);
+    if (this.now() - Date.parse(ev.last_seen) > this.opt.episodeGapMs) return;
+    this.decide({ ...ev, handshake_completed: true });
   }
 
   /** Forgets blocks whose element timeout passed (the kernel drops them by itself) and reports them. */

@@ -27,10 +27,20 @@ export async function startBlocker(ctx: SensorContext): Promise<Component> {
     blockForMs: cfg.blockFor,
     blockSpoofable: cfg.blockSpoofable,
     maxBlocked: cfg.maxBlocked,
+    episodeGapMs: cfg.scanEpisodeGap,
     apply: on ? (items) => runNft(addScript(items)) : undefined,
   });
   if (on) ctx.stats.set('blocks_active', 0);
-  const off = ctx.bus.on('scan', (ev) => policy.decide(ev));
+  const offs = [
+    ctx.bus.on('scan', (ev) => policy.decide(ev)),
+    ctx.bus.on('probe', (p) => {
+      if (p.kind === 'connect' && p.handshake !== false) policy.onHandshake(p.src);
+    }),
+    ctx.bus.on('session', (s) => {
+      if (s.proto !== 'udp') policy.onHandshake(s.src);
+    }),
+  ];
+  const off = () => offs.forEach((f) => f());
   const timer = setInterval(() => policy.expire(), Math.min(EXPIRY_TICK_MS, cfg.blockFor));
   timer.unref();
 
