@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { EventBus } from '../core/bus.js';
+import type { SensorContext } from '../core/context.js';
+import type { ScanEvent, SpikeEvent } from '../core/events.js';
+import { createLogger } from '../core/log.js';
+import { Stats } from '../core/stats.js';
+import { startEventsSink } from '../store/events-sink.js';
+import { CAPTURED, probeFromHex } from './fixtures/scanner-packets.js';
+import { startDetectors, startTagger } from './index.js';
+import { testConfig } from './test-helpers.js';
+
+test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; events land in events/<day>.jsonl', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tw-detect-'));
+  const ctx: SensorContext = {
+    cfg: testConfig({ capture: 'lo', dataDir }),
+    bus: new EventBus(),
+    log: createLogger('silent'),
+    stats: new Stats(),
+  };
+  const tagger = await startTagger(ctx);
+  // Stream D2's blocker subscribes between the tagger and the sinks and sets the action synchronously.
+  ctx.bus.on('scan', (ev) => {
+    if (ev.state === 'open') ev.action = 'dry-run';
+  });
+  const sink = await startEventsSink(ctx);
+  const det = await startDetectors(ctx, { sweepMs: 50 });
+  const seen: ScanEvent[] = [];
+  ctx.bus.on('scan', (ev) => seen.push(ev));
+
+  // masscan's real SYN template, sent to 20 ports.
+  const base = probeFromHex(CAPTURED['masscan']![0]!, Date.now());
+  for (let port = 1; port <= 20; port++) {
+    // masscan derives the IP ID from dst ^ dport ^ seq: keep the formula true for each port.
+    const seq = (base.seq! ^ port) >>> 0;
+    ctx.bus.emit({ ...base, dport: port, seq, ipId: (0xc6120001 ^ port ^ seq) & 0xffff, time: Date.now() });
+  }
+  // Listener probes are not counted twice when capture is on.
+  ctx.bus.emit({ ...base, via: 'listener', kind: 'connect', dport: 99, time: Date.now() });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.tool, 'masscan');
+  assert.equal(seen[0]!.probe, 'syn');
+  assert.equal(seen[0]!.probes, 15);
+  assert.equal(seen[0]!.src, '198.18.0.50');
+
+  const spike: SpikeEvent = {
+    ts: new Date().toISOString(),
+    sensor: 'test',
+    type: 'spike',
+    proto: 'tcp',
+    dport: 23,
+    interval_s: 3600,
+    count: 50,
+    baseline: { mean: 1, sd: 1, method: 'ewma' },
+    score: 49,
+  };
+  ctx.bus.emit(spike);
+
+  await det.close(); // closes the open episode
+  await sink.close();
+  await tagger.close();
+  const files = readdirSync(join(dataDir, 'events'));
+  assert.deepEqual(files, [`${new Date().toISOString().slice(0, 10)}.jsonl`]);
+  const lines = readFileSync(join(dataDir, 'events', files[0]!), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ScanEvent | SpikeEvent);
+  assert.deepEqual(
+    lines.map((l) => (l.type === 'scan' ? l.state : l.type)),
+    ['open', 'spike', 'closed'],
+  );
+  const open = lines[0] as ScanEvent;
+  assert.equal(open.action, 'dry-run');
+  assert.equal(open.tool, 'masscan');
+  assert.equal((lines[2] as ScanEvent).id, open.id);
+  assert.equal((lines[2] as ScanEvent).probes, 20);
+  assert.equal((lines[2] as ScanEvent).ports, 20);
+});
