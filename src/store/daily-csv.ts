@@ -262,7 +262,17 @@ export function parseRow(line: string): Omit<DailyRow, 'day'> | null {
  * Feeds the table from probe events and rewrites today's CSV every --flush and on exit. Capture probes
  * when --capture is set, listener probes otherwise: one connection is never counted twice.
  */
-export async function startDailyCsv(ctx: SensorContext): Promise<Component> {
+export interface DailyCsvComponent extends Component {
+  /** Rewrites the files now (what the --flush timer does). */
+  flush(): Promise<void>;
+  readonly table: DailyTable;
+}
+
+export async function startDailyCsv(
+  ctx: SensorContext,
+  opts: { now?: () => number } = {},
+): Promise<DailyCsvComponent> {
+  const clock = opts.now ?? Date.now;
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'daily-csv' });
   const errors = new RateLimitedLog(log);
@@ -273,7 +283,7 @@ export async function startDailyCsv(ctx: SensorContext): Promise<Component> {
     onEvict: () => stats.inc('daily_sources_evicted_total'),
   });
   const fileOf = (day: string): string => join(dir, `${day}.csv`);
-  const todayNow = (): string => utcDay(Math.floor(Date.now() / 1000));
+  const todayNow = (): string => utcDay(Math.floor(clock() / 1000));
 
   // Probes from a day already closed would overwrite its complete file with a partial one: dropped.
   let openDay = todayNow();
@@ -325,7 +335,7 @@ export async function startDailyCsv(ctx: SensorContext): Promise<Component> {
   const timer = setInterval(() => void tick(), Math.max(1000, cfg.flush));
   timer.unref();
 
-  return component(
+  const comp = component(
     'daily-csv',
     async () => {
       clearInterval(timer);
@@ -338,4 +348,5 @@ export async function startDailyCsv(ctx: SensorContext): Promise<Component> {
       off();
     },
   );
+  return Object.assign(comp, { flush: tick, table });
 }
