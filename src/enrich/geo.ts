@@ -9,9 +9,9 @@ import { Reader, type CountryResponse } from 'maxmind';
 
 import type { Geo } from '../core/events.js';
 import { AsnTable } from './asn.js';
-import { isPrivate, parseIp } from './ip.js';
+import { isPrivate, numToIpv4, parseIp } from './ip.js';
 
-/** Addresses whose result is cached (oldest forgotten first): bounds memory under a flood of sources. */
+/** Addresses whose result is cached, at most (older half forgotten first): bounds memory under a flood. */
 export const GEO_CACHE_MAX = 100_000;
 
 const require = createRequire(import.meta.url);
@@ -29,19 +29,27 @@ export class GeoDb {
   private country: Reader<DbIpCountry> | undefined;
   private readonly asn = new AsnTable();
   private asnReady = false;
-  private readonly cache = new Map<string, Geo | null>();
+  // Two generations instead of an LRU: when the young map fills, the old one is dropped whole. Deleting Map
+  // entries one by one from the front makes V8 iterate over the holes, which got quadratic under churn.
+  private cache = new Map<string, Geo | null>();
+  private old = new Map<string, Geo | null>();
   readonly stats = { lookups: 0, hits: 0, misses: 0 };
 
   /** Loads the country database and the ASN tables; country first (small), so it serves while ASN loads. */
   async load(files = DATA_FILES): Promise<void> {
     const buf = await readFile(files.country());
     this.country = new Reader<DbIpCountry>(buf);
-    this.cache.clear();
+    this.clearCache();
     await this.asn.loadV4(files.asnV4());
     await this.asn.loadV6(files.asnV6());
     this.asnReady = true;
     // Entries cached while ASN was loading lack it.
-    this.cache.clear();
+    this.clearCache();
+  }
+
+  private clearCache(): void {
+    this.cache = new Map();
+    this.old = new Map();
   }
 
   get ready(): boolean {
@@ -56,25 +64,35 @@ export class GeoDb {
   /** Geo of an address, or undefined (private, unknown, malformed, or data not loaded yet). */
   lookup(ip: string): Geo | undefined {
     this.stats.lookups++;
-    const cached = this.cache.get(ip);
+    let cached = this.cache.get(ip);
+    if (cached === undefined) {
+      cached = this.old.get(ip);
+      if (cached !== undefined) this.remember(ip, cached);
+    }
     if (cached !== undefined) {
       this.stats.hits++;
       return cached ?? undefined;
     }
     const geo = this.resolve(ip);
-    if (this.country) {
-      if (this.cache.size >= GEO_CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(ip, geo ?? null);
-    }
+    if (this.country) this.remember(ip, geo ?? null);
     if (!geo) this.stats.misses++;
     return geo;
+  }
+
+  private remember(ip: string, geo: Geo | null): void {
+    if (this.cache.size >= GEO_CACHE_MAX / 2) {
+      this.old = this.cache;
+      this.cache = new Map();
+    }
+    this.cache.set(ip, geo);
   }
 
   private resolve(ip: string): Geo | undefined {
     const p = parseIp(ip);
     if (!p || isPrivate(p)) return undefined;
     const geo: Geo = {};
-    const cc = this.country?.get(ip)?.country_code;
+    // An IPv4-mapped IPv6 address is asked as plain IPv4: the mmdb does not alias ::ffff:0:0/96.
+    const cc = this.country?.get(p.v === 4 ? numToIpv4(p.n) : ip)?.country_code;
     if (typeof cc === 'string' && /^[A-Z]{2}$/.test(cc)) geo.cc = cc;
     if (this.asnReady) {
       const a = p.v === 4 ? this.asn.lookupV4(p.n) : this.asn.lookupV6(p.hi, p.lo);

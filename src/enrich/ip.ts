@@ -9,6 +9,9 @@ export function ipv4ToNum(ip: string): number {
   return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
 }
 
+export const numToIpv4 = (n: number): string =>
+  `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
 /** Sixteen bytes of an IPv6 address (embedded IPv4 tail and :: handled). */
 function ipv6Groups(ip: string): number[] {
   let s = ip;
