@@ -5,6 +5,22 @@
 (function () {
   const charts = new Set();
 
+  const pad = (n) => String(n).padStart(2, '0');
+
+  /** UTC, 24-hour tick labels: "14:00", with the date under midnight ticks; dates alone for day steps. */
+  function tick(sec, incr) {
+    const d = new Date(sec * 1000);
+    const day = `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    if (incr >= 86400) return day;
+    const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    return d.getUTCHours() === 0 && d.getUTCMinutes() === 0 ? `${hm}\n${day}` : hm;
+  }
+
+  function fullTime(sec) {
+    const d = new Date(sec * 1000);
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  }
+
   function cssVar(name) {
     return window.getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
   }
@@ -28,10 +44,10 @@
       height: spec.height || 260,
       tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [axis(), axis()],
+      axes: [{ ...axis(), values: (u, splits, ax, space, incr) => splits.map((v) => tick(v, incr)) }, axis()],
       legend: { live: true },
       series: [
-        { label: 'time (UTC)' },
+        { label: 'time (UTC)', value: (u, v) => (v === null || v === undefined ? '–' : fullTime(v)) },
         ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: cssVar(s.color || `--c${(i % 6) + 1}`),

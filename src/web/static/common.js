@@ -105,6 +105,9 @@
     return span;
   }
 
+  // Times, addresses and ports never wrap in the middle of a value.
+  const NOWRAP = new Set(['time', 'source', 'port', 'address', 'first seen', 'last seen', 'added', 'until']);
+
   /** A table from rows and column specs {label, num, get(row) → string | Node}. */
   function table(columns, rows, opts) {
     const o = opts || {};
@@ -115,9 +118,8 @@
       const tr = el('tr', { class: o.onRow ? 'clickable' : '' });
       for (const c of columns) {
         const v = c.get(r);
-        tr.append(
-          el('td', { class: c.num ? 'num' : '' }, v instanceof window.Node ? v : v === undefined ? '–' : v),
-        );
+        const cls = [c.num ? 'num' : '', c.num || NOWRAP.has(c.label) ? 'nowrap' : ''].join(' ').trim();
+        tr.append(el('td', { class: cls }, v instanceof window.Node ? v : v === undefined ? '–' : v));
       }
       if (o.onRow) tr.addEventListener('click', (ev) => o.onRow(r, tr, ev));
       body.append(tr);

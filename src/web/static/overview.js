@@ -150,6 +150,7 @@
   }
 
   function startLive() {
+    document.getElementById('live-state').classList.remove('hidden');
     const rows = [];
     const box = document.getElementById('live');
     const draw = () =>

@@ -13,9 +13,9 @@
     window.twCharts.lineChart(document.getElementById(id), {
       times: pts.map((p) => p.t),
       series: [
-        { label: 'attempts', values: pts.map((p) => p.new) },
-        { label: 'baseline', values: pts.map((p) => p.baseline), color: '--muted', dash: true },
         { label: 'packets', values: pts.map((p) => p.all), color: '--c3' },
+        { label: 'baseline', values: pts.map((p) => p.baseline), color: '--muted', dash: true },
+        { label: 'attempts', values: pts.map((p) => p.new), color: '--c1' },
       ],
       markers,
     });

@@ -85,10 +85,14 @@
           { label: 'source', get: (x) => x.src },
           { label: 'port', get: (x) => `${x.proto}/${x.dport}` },
           { label: 'bytes', num: true, get: (x) => num(x.bytes) },
-          { label: 'SNI', get: (x) => (x.tls && x.tls.sni) || '' },
           {
-            label: 'first bytes',
-            get: (x) => el('div', { class: 'preview' }, ascii(b64bytes(x.payload).subarray(0, 80))),
+            label: 'first bytes (TLS: SNI)',
+            get: (x) =>
+              el(
+                'div',
+                { class: 'preview' },
+                x.tls ? `SNI ${x.tls.sni || '–'}` : ascii(b64bytes(x.payload).subarray(0, 80)),
+              ),
           },
         ],
         res.rows,
@@ -103,6 +107,12 @@
         },
       ),
     );
+    const chosen = param('id');
+    if (chosen)
+      res.rows.forEach((r, i) => {
+        if (String(r.id) === chosen)
+          document.querySelectorAll('#results tbody tr')[i].classList.add('selected');
+      });
     const last = Math.min(offset + res.rows.length, res.total);
     fill(
       'pageinfo',

@@ -1,0 +1,238 @@
+// The dashboard in Debian's chromium (playwright-core) over what `tidewatch run` recorded from real clients
+// in the namespace test bed. The browser runs inside the sensor namespace (a wrapper script as
+// executablePath), where the dashboard listens on loopback: every page loads without console errors, no
+// request leaves 127.0.0.1, charts draw, and a payload and an SNI made to run script stay text.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { eventually, REPO, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
+import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { HOSTILE } from './web-fixture.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const HTTP = '127.0.0.1:8339';
+const BASE = `http://${HTTP}`;
+const ARTIFACTS = join(REPO, 'test-artifacts');
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+interface Watch {
+  errors: string[];
+  foreign: string[];
+}
+
+/** Records console errors, page errors and every request that is not to the dashboard's origin. */
+function watch(page: Page): Watch {
+  const w: Watch = { errors: [], foreign: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error') w.errors.push(m.text());
+  });
+  page.on('pageerror', (e) => w.errors.push(String(e)));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol === 'data:') return;
+    if (u.hostname !== '127.0.0.1') w.foreign.push(r.url());
+  });
+  return w;
+}
+
+describe('dashboard in chromium over recorded traffic', { skip }, () => {
+  let bed: Testbed;
+  let sensor: RunningSensor;
+  let browser: Browser;
+  let hostileId = 0;
+
+  const api = async <T>(path: string): Promise<T> => {
+    const r = await bed.exec(bed.sensorNs, 'curl', ['-sf', `${BASE}${path}`], { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`curl ${path}: ${r.code} ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  };
+  const scanner = (cmd: string, args: string[], input?: string) =>
+    bed.exec(bed.scannerNs, cmd, args, { timeoutMs: 15_000, ...(input !== undefined && { input }) });
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    bed = await createTestbed();
+    sensor = await startSensor(bed, [
+      '--http',
+      HTTP,
+      '--tcp-ports',
+      '2323,8080,8443',
+      '--udp-ports',
+      '5353',
+      '--idle-timeout',
+      '1s',
+      '--geoip',
+      'on',
+    ]);
+    const ip = bed.sensorIp;
+    // Real clients from the scanner namespace: curl, nc (with a payload made to run script), openssl with
+    // such an SNI, a UDP datagram, and an IPv6 connection.
+    await scanner('curl', ['-s', '-m', '3', `http://${ip}:8080/admin?x=1`]);
+    await scanner('nc', ['-w', '2', '-q', '1', ip, '2323'], `${HOSTILE}\r\n\x00\x01\x02binary\xff`);
+    await scanner('nc', ['-w', '2', '-q', '1', ip, '8080'], `POST /cgi-bin/${HOSTILE} HTTP/1.0\r\n\r\n`);
+    await scanner(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `${ip}:8443`,
+        '-servername',
+        'evil"><script>window.__pwned=1</script>.example',
+      ],
+      'Q\n',
+    );
+    await scanner('nc', ['-u', '-w', '1', ip, '5353'], 'udp-probe');
+    await scanner('curl', ['-s', '-m', '3', '-g', `http://[${bed.sensorIp6}]:8080/v6`]);
+    const found = await eventually(async () => {
+      const r = await api<{ total: number }>('/api/sessions');
+      return r.total >= 5 ? r : undefined;
+    }, 20_000);
+    assert.ok(found, 'the sensor did not record the sessions');
+    const hostile = await api<{ rows: { id: number }[] }>(`/api/sessions?port=2323`);
+    hostileId = hostile.rows[0]!.id;
+
+    const dir = tempDir('tw-chromium-');
+    const wrapper = join(dir, 'chromium-in-ns.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${bed.sensorNs} /usr/bin/chromium "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    // playwright gives every launch a fresh, empty user-data-dir of its own.
+    browser = await chromium.launch({ executablePath: wrapper, args: FLAGS });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await sensor?.stop().catch(() => {});
+    await bed?.destroy();
+  });
+
+  async function open(path: string, name: string, opts: { dark?: boolean } = {}) {
+    const ctx = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      colorScheme: opts.dark ? 'dark' : 'light',
+    });
+    const page = await ctx.newPage();
+    const w = watch(page);
+    const res = await page.goto(BASE + path, { waitUntil: 'networkidle' });
+    assert.equal(res?.status(), 200, path);
+    return {
+      ctx,
+      page,
+      w,
+      shot: () => page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true }),
+    };
+  }
+
+  function clean(w: Watch, path: string): void {
+    assert.deepEqual(w.errors, [], `console errors on ${path}`);
+    assert.deepEqual(w.foreign, [], `requests leaving 127.0.0.1 on ${path}`);
+  }
+
+  test('overview: totals, chart with canvas, tables, live updates', async () => {
+    const { ctx, page, w, shot } = await open('/', 'overview');
+    await page.waitForSelector('#attempts canvas');
+    await page.waitForSelector('#ports table');
+    assert.match((await page.textContent('#ports')) ?? '', /tcp\/8080/);
+    assert.match((await page.textContent('#totals')) ?? '', /sessions/);
+    await page.waitForFunction("document.querySelector('#live-state .live-dot.on') !== null");
+    await scanner('nc', ['-w', '2', '-q', '1', bed.sensorIp, '8080'], `LIVE ${HOSTILE}`);
+    await page.waitForFunction("document.getElementById('live').textContent.includes('LIVE <img')", null, {
+      timeout: 10_000,
+    });
+    await shot();
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    clean(w, '/');
+    await ctx.close();
+  });
+
+  test('overview in dark mode', async () => {
+    const { ctx, page, w, shot } = await open('/', 'overview-dark', { dark: true });
+    await page.waitForSelector('#attempts canvas');
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    assert.equal(bg, 'rgb(15, 18, 23)');
+    await shot();
+    clean(w, '/ (dark)');
+    await ctx.close();
+  });
+
+  test('port page: hourly and daily charts, sources, payload samples as text', async () => {
+    const path = '/port?port=8080&proto=tcp';
+    const { ctx, page, w, shot } = await open(path, 'port');
+    await page.waitForSelector('#hourly canvas');
+    await page.waitForSelector('#daily canvas');
+    await page.waitForSelector('#samples table');
+    assert.match((await page.textContent('#sources')) ?? '', new RegExp(bed.scannerIp.replace(/\./g, '\\.')));
+    assert.ok(((await page.textContent('#samples')) ?? '')!.includes('<img src=x onerror='));
+    await shot();
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    assert.equal(await page.locator('#samples img').count(), 0);
+    clean(w, path);
+    await ctx.close();
+  });
+
+  test('source page: the address, its sessions', async () => {
+    const path = `/source?ip=${bed.scannerIp}`;
+    const { ctx, page, w, shot } = await open(path, 'source');
+    await page.waitForSelector('#info dl');
+    await page.waitForSelector('#sessions table');
+    assert.match((await page.textContent('#info')) ?? '', /first seen/);
+    assert.match((await page.textContent('#sessions')) ?? '', /tcp\/2323/);
+    await shot();
+    clean(w, path);
+    await ctx.close();
+  });
+
+  test('session browser: the hostile payload stays text in the hex and ASCII views and runs nothing', async () => {
+    const path = `/sessions?id=${hostileId}`;
+    const { ctx, page, w, shot } = await open(path, 'session-hostile');
+    await page.waitForSelector('#payload-ascii');
+    const asciiView = (await page.textContent('#payload-ascii')) ?? '';
+    assert.ok(asciiView!.includes(HOSTILE), asciiView!);
+    const hex = (await page.textContent('#payload-hex')) ?? '';
+    assert.match(hex!, /^00000000 {2}3c 69 6d 67 /);
+    assert.equal(await page.locator('#detail img, #detail script, #results img').count(), 0);
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    await shot();
+    clean(w, path);
+    await ctx.close();
+  });
+
+  test('session browser: search, TLS details with a hostile SNI as text', async () => {
+    const path = '/sessions?port=8443';
+    const { ctx, page, w, shot } = await open(path, 'session-tls');
+    await page.waitForSelector('#results tr.clickable');
+    await page.click('#results tr.clickable');
+    await page.waitForSelector('#detail dl');
+    const detail = (await page.textContent('#detail')) ?? '';
+    assert.match(detail!, /TLS/);
+    assert.ok(detail!.includes('evil"><script>window.__pwned=1</script>.example'), detail!);
+    assert.match(detail!, /JA4/);
+    assert.equal(await page.locator('#detail script').count(), 0);
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    await shot();
+    clean(w, path);
+    await ctx.close();
+  });
+
+  test('session browser: a text search over payloads with paging', async () => {
+    const { ctx, page, w } = await open('/sessions', 'sessions');
+    await page.fill('input[name=text]', 'onerror');
+    await Promise.all([page.waitForURL(/text=onerror/), page.click('button[type=submit]')]);
+    await page.waitForSelector('#results table');
+    const n = await page.locator('#results tr.clickable').count();
+    assert.ok(n >= 2, `rows: ${n}`);
+    assert.match(((await page.textContent('#pageinfo')) ?? '')!, /of/);
+    clean(w, '/sessions search');
+    await ctx.close();
+  });
+});
