@@ -21,6 +21,9 @@ export function openDb(dataDir: string, file = DB_FILE): OpenedDb {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     db = new Database(path);
+    // Before anything writes the file header (switching to WAL does): lets retention give freed pages back to
+    // the file system in small steps. Without effect on an existing file.
+    if (db.pragma('user_version', { simple: true }) === 0) db.pragma('auto_vacuum = INCREMENTAL');
     // WAL: readers (the API) never wait for the writer; NORMAL sync is durable across process crashes and
     // loses at most the last commits on power loss, which is fine for counters and captured payloads.
     db.pragma('journal_mode = WAL');

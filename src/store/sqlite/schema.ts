@@ -103,10 +103,8 @@ export function migrate(db: Database): { from: number; to: number } {
       'TW_ERR_STORE',
       `the store was written by a newer tidewatch (schema ${from}, this one knows ${SCHEMA_VERSION}): upgrade, or move the file away`,
     );
-  if (from === 0) {
-    // Must precede the first table: lets retention give freed pages back to the file system in small steps.
-    db.pragma('auto_vacuum = INCREMENTAL');
-  }
+  // Must precede the first table (db.ts also sets it before WAL writes the header).
+  if (from === 0) db.pragma('auto_vacuum = INCREMENTAL');
   for (let v = from; v < SCHEMA_VERSION; v++) {
     const sql = MIGRATIONS[v]!;
     db.transaction(() => {
