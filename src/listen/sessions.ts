@@ -25,6 +25,7 @@ export class Sessions implements SessionHandler, SessionOwner {
   private readonly sweeper: NodeJS.Timeout;
   private capacity: number;
   private closed = false;
+  private lastShedLog = -Infinity;
 
   constructor(
     private readonly ctx: SensorContext,
@@ -72,6 +73,18 @@ export class Sessions implements SessionHandler, SessionOwner {
       });
     if (this.open.size >= this.capacity) {
       this.ctx.stats.inc('listener_shed_total');
+      const now = Date.now();
+      if (now - this.lastShedLog >= 60_000) {
+        this.lastShedLog = now;
+        this.ctx.log.warn(
+          {
+            open: this.open.size,
+            maxSessions: this.capacity,
+            shed: this.ctx.stats.get('listener_shed_total'),
+          },
+          'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
+        );
+      }
       return reset(socket);
     }
     this.ctx.stats.inc('listener_sessions_total');
@@ -164,7 +177,19 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const s of [...this.open]) this.ended(s, 'shutdown');
+    const open = [...this.open];
+    for (const s of open) this.ended(s, 'shutdown');
+    const st = this.ctx.stats;
+    this.ctx.log.info(
+      {
+        shutdown: open.length,
+        sessions: st.get('listener_sessions_total'),
+        datagrams: st.get('listener_datagrams_total'),
+        shed: st.get('listener_shed_total'),
+        emfile: st.get('listener_emfile_total'),
+      },
+      'listener closed',
+    );
   }
 }
 

@@ -36,6 +36,13 @@ export async function startSessionsSink(ctx: SensorContext): Promise<Component> 
     async () => {
       off();
       await w.close();
+      ctx.log.info(
+        {
+          written: ctx.stats.get('sessions_written_total'),
+          not_written: ctx.stats.get('sessions_not_written_total'),
+        },
+        'sessions file closed',
+      );
     },
     () => {
       off();
