@@ -26,6 +26,11 @@ import {
 import type { SessionHandler } from './types.js';
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0', 6: '::' };
+/**
+ * Listen backlog of the one TCP socket that takes every port (capped by net.core.somaxconn, 4096 by
+ * default): larger than Node's 511 because a burst across all ports lands on this single queue.
+ */
+const BACKLOG = 4096;
 
 /** Node reports a v4 peer of a dual-stack socket as ::ffff:a.b.c.d; records carry the plain address. */
 export function plainAddress(a: string | undefined): string {
@@ -78,14 +83,16 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
     // Rules first: no packet should be diverted to a socket that is about to close.
     await rules?.close();
     for (const r of receivers) r.close();
-    await Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
+    // Stop accepting only: server.close()'s callback would wait for every open session, which the
+    // session handler closes itself (as "shutdown") right after this.
+    for (const s of servers) s.close();
   };
 
   try {
     for (const fam of [4, 6] as const) {
       let tcpFd: number;
       try {
-        tcpFd = transparentTcpListen(fam, ANY[fam], cfg.tproxyPort);
+        tcpFd = transparentTcpListen(fam, ANY[fam], cfg.tproxyPort, BACKLOG);
       } catch (err) {
         // A host without IPv6 still runs tproxy mode for IPv4.
         if (fam === 6 && err instanceof TidewatchError && /not available|Address family/i.test(err.message)) {
