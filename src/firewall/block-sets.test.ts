@@ -197,3 +197,12 @@ test('a held-back SYN-only scanner is blocked as soon as it completes a handshak
   await settle();
   assert.equal(applied.length, 1);
 });
+
+test('a handshake seen before the scan event counts as handshake evidence', () => {
+  const { policy } = setup();
+  policy.onHandshake('198.18.0.5');
+  const s = scan('198.18.0.5', { handshake_completed: false });
+  policy.decide(s);
+  assert.equal(s.handshake_completed, true);
+  assert.equal(s.action, 'blocked');
+});

@@ -26,6 +26,8 @@ export interface PolicyOptions {
 
 /** Episodes whose refusal we remember, so one episode's updates do not repeat the same refused event. */
 const MAX_REMEMBERED_EPISODES = 4096;
+/** Sources whose last handshake we remember (about 100 bytes each). */
+const MAX_HANDSHAKE_SOURCES = 65536;
 /** Our expiry is this much after the kernel's, so the kernel element is surely gone when we forget it. */
 const KERNEL_MARGIN_MS = 250;
 
@@ -35,6 +37,8 @@ export class BlockPolicy {
   private readonly refusedFor = new Map<string, string>();
   /** Scanners refused only for lacking a handshake: src → their last scan event. */
   private readonly waiting = new Map<string, ScanEvent>();
+  /** Sources that recently completed a handshake with the listener: src → when (least recent first). */
+  private readonly handshakes = new Map<string, number>();
   private pending: (BlockItem & { reason: string; until: number })[] = [];
   private flushing: Promise<void> | undefined;
   private readonly errors: RateLimitedLog;
@@ -96,6 +100,11 @@ export class BlockPolicy {
       ev.action = 'logged';
       return;
     }
+    if (!ev.handshake_completed && this.shookHands(addr.ip, now)) {
+      // The listener completed a handshake with this source that the detector has not linked to it yet
+      // (capture delivers packets in batches, so an accept can be seen before the SYN it answers).
+      ev.handshake_completed = true;
+    }
     if (!ev.handshake_completed && !this.opt.blockSpoofable) {
       this.remember(addr.ip, ev);
       return this.refuse(ev, addr.ip, 'no completed handshake (possibly spoofed); see --block-spoofable');
@@ -135,13 +144,22 @@ export class BlockPolicy {
    * it is blocked now instead of at the episode's next update.
    */
   onHandshake(src: string): void {
-    if (this.waiting.size === 0) return;
     const addr = canonicalAddr(src);
-    const ev = addr && this.waiting.get(addr.ip);
+    if (!addr) return;
+    this.handshakes.delete(addr.ip);
+    this.handshakes.set(addr.ip, this.now());
+    if (this.handshakes.size > MAX_HANDSHAKE_SOURCES)
+      this.handshakes.delete(this.handshakes.keys().next().value!);
+    const ev = this.waiting.get(addr.ip);
     if (!ev) return;
     this.waiting.delete(addr.ip);
     if (this.now() - Date.parse(ev.last_seen) > this.opt.episodeGapMs) return;
     this.decide({ ...ev, handshake_completed: true });
+  }
+
+  private shookHands(ip: string, now: number): boolean {
+    const at = this.handshakes.get(ip);
+    return at !== undefined && now - at <= this.opt.episodeGapMs;
   }
 
   /** Forgets blocks whose element timeout passed (the kernel drops them by itself) and reports them. */
