@@ -1,0 +1,125 @@
+// `tidewatch run` with the dashboard bound off loopback in the namespace test bed: every route but the login
+// page needs the token (401 without, 200 with), a generated token is logged once; --store off answers 503;
+// --http off serves nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
+import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const BASE_ARGS = ['--listen', 'off', '--geoip', 'off'];
+
+describe('dashboard off loopback', { skip }, () => {
+  let bed: Testbed;
+  before(async () => {
+    bed = await createTestbed();
+  });
+  after(() => bed?.destroy());
+
+  /** curl from the scanner namespace: status code and body. */
+  async function curl(url: string, args: string[] = []): Promise<{ status: number; body: string }> {
+    const r = await bed.exec(bed.scannerNs, 'curl', ['-s', '-m', '5', '-w', '\n%{http_code}', ...args, url]);
+    const i = r.stdout.lastIndexOf('\n');
+    return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+  }
+
+  test('a generated token is logged once; 401 without it, 200 with it, login form sets a cookie', async () => {
+    let sensor: RunningSensor | undefined;
+    try {
+      sensor = await startSensor(bed, [...BASE_ARGS, '--http', `${bed.sensorIp}:8339`]);
+      const lines = sensor.logs.filter((l) => l.includes('dashboard token'));
+      assert.equal(lines.length, 1, 'token logged once');
+      const token = (JSON.parse(lines[0]!) as { token: string }).token;
+      assert.match(token, /^[A-Za-z0-9_-]{32}$/);
+      const base = `http://${bed.sensorIp}:8339`;
+      for (const p of [
+        '/',
+        '/api/summary',
+        '/api/sessions?port=22',
+        '/metrics',
+        '/api/daily.csv',
+        '/sessions',
+      ]) {
+        const r = await curl(base + p);
+        assert.equal(r.status, 401, p);
+        const ok = await curl(base + p, ['-H', `Authorization: Bearer ${token}`]);
+        assert.equal(ok.status, 200, `${p}: ${ok.body.slice(0, 200)}`);
+      }
+      assert.equal((await curl(base + '/api/summary', ['-H', 'Authorization: Bearer nope'])).status, 401);
+      const login = await curl(base + '/login');
+      assert.equal(login.status, 200);
+      assert.match(login.body, /name="token"/);
+      const jar = join(tempDir('tw-web-auth-'), 'cookies.txt');
+      const post = await curl(base + '/login', ['-c', jar, '--data-urlencode', `token=${token}`]);
+      assert.equal(post.status, 303);
+      assert.equal((await curl(base + '/api/summary', ['-b', jar])).status, 200);
+      // Over IPv6 too (the sensor binds one address: the IPv4 one), and the wrong port is closed.
+      const refused = await bed.exec(bed.scannerNs, 'curl', [
+        '-s',
+        '-m',
+        '3',
+        `http://[${bed.sensorIp6}]:8339/`,
+      ]);
+      assert.notEqual(refused.code, 0);
+    } finally {
+      await sensor?.stop();
+    }
+  });
+
+  test('--http-token is used as given and never logged', async () => {
+    let sensor: RunningSensor | undefined;
+    try {
+      sensor = await startSensor(bed, [
+        ...BASE_ARGS,
+        '--http',
+        `[${bed.sensorIp6}]:8339`,
+        '--http-token',
+        'tok-given-123',
+      ]);
+      assert.ok(!sensor.logs.some((l) => l.includes('tok-given-123')), 'the token must not be logged');
+      const base = `http://[${bed.sensorIp6}]:8339`;
+      assert.equal((await curl(base + '/api/summary', ['-g'])).status, 401);
+      assert.equal(
+        (await curl(base + '/api/summary', ['-g', '-H', 'Authorization: Bearer tok-given-123'])).status,
+        200,
+      );
+    } finally {
+      await sensor?.stop();
+    }
+  });
+
+  test('--store off: the API answers 503 with a clear message, /metrics still 200', async () => {
+    let sensor: RunningSensor | undefined;
+    try {
+      sensor = await startSensor(bed, [
+        ...BASE_ARGS,
+        '--store',
+        'off',
+        '--http',
+        `${bed.sensorIp}:8339`,
+        '--http-token',
+        't',
+      ]);
+      const base = `http://${bed.sensorIp}:8339`;
+      const r = await curl(base + '/api/summary', ['-H', 'Authorization: Bearer t']);
+      assert.equal(r.status, 503);
+      assert.match(r.body, /--store off/);
+      assert.equal((await curl(base + '/metrics', ['-H', 'Authorization: Bearer t'])).status, 200);
+    } finally {
+      await sensor?.stop();
+    }
+  });
+
+  test('--http off: nothing listens', async () => {
+    let sensor: RunningSensor | undefined;
+    try {
+      sensor = await startSensor(bed, [...BASE_ARGS, '--http', 'off']);
+      const r = await bed.exec(bed.sensorNs, 'curl', ['-s', '-m', '3', 'http://127.0.0.1:8339/']);
+      assert.notEqual(r.code, 0);
+      assert.ok(!sensor.logs.some((l) => l.includes('dashboard on')));
+    } finally {
+      await sensor?.stop();
+    }
+  });
+});
