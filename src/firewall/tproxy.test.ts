@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError } from '../core/errors.js';
-import { buildPlan, parseCidr, portElements, portOf, renderRuleset, type PlanInput } from './tproxy.js';
+import {
+  buildPlan,
+  forwardingFamilies,
+  parseCidr,
+  portElements,
+  portOf,
+  renderRuleset,
+  type PlanInput,
+} from './tproxy.js';
 
 const base: PlanInput = {
   tproxyPort: 39999,
@@ -108,4 +119,24 @@ test('bad values stop with a ConfigError naming the flag', () => {
     () => buildPlan({ ...base, tproxyDst: ['10.0.0.0/8; x'] }, { tcp: [], udp: [] }, [4]),
     /--tproxy-dst/,
   );
+});
+
+test('a forwarding host: "any destination" narrows to its own addresses, unless --tproxy-dst is given', () => {
+  const fwd = renderRuleset(buildPlan(base, { tcp: [], udp: [] }, [4, 6], [4]));
+  assert.match(fwd, /meta nfproto ipv4 meta l4proto tcp fib daddr type local tproxy ip to :39999/);
+  assert.match(fwd, /meta nfproto ipv6 meta l4proto tcp tproxy ip6 to :39999/);
+  const dst = buildPlan({ ...base, tproxyDst: ['198.18.1.0/24'] }, { tcp: [], udp: [] }, [4, 6], [4, 6]);
+  assert.deepEqual(dst.localOnly, []);
+  assert.doesNotMatch(renderRuleset(dst), /fib daddr/);
+});
+
+test('forwarding is read from /proc/sys/net', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-fwd-'));
+  mkdirSync(join(dir, 'ipv4'));
+  mkdirSync(join(dir, 'ipv6/conf/all'), { recursive: true });
+  writeFileSync(join(dir, 'ipv4/ip_forward'), '1\n');
+  writeFileSync(join(dir, 'ipv6/conf/all/forwarding'), '0\n');
+  assert.deepEqual(forwardingFamilies(dir), [4]);
+  assert.deepEqual(forwardingFamilies(join(dir, 'missing')), []);
+  rmSync(dir, { recursive: true });
 });

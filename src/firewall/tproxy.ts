@@ -6,6 +6,7 @@
 // The ruleset text is generated here from validated values only (integer ports, CIDRs checked with
 // node:net, interface names from a strict alphabet); nothing a remote peer sends can reach it.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError, TidewatchError } from '../core/errors.js';
 
@@ -26,6 +27,11 @@ export interface TproxyPlan {
   /** Destination CIDRs taken per family; null = any destination of that family; [] = none. */
   dst4: string[] | null;
   dst6: string[] | null;
+  /**
+   * Families whose "any destination" is narrowed to the host's own addresses because the host forwards
+   * packets (a router, a container host): routed traffic is meant for other hosts, never taken.
+   */
+  localOnly: Family[];
   /** Families with transparent sockets (rules and routes only for those). */
   families: Family[];
   /** Destination ports never diverted, per protocol (sorted, unique). */
@@ -109,6 +115,21 @@ function v6Text(bytes: number[]): string {
   return g.join(':');
 }
 
+/** Families for which this host forwards packets (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding). */
+export function forwardingFamilies(procSys = '/proc/sys/net'): Family[] {
+  const on = (path: string): boolean => {
+    try {
+      return readFileSync(path, 'utf8').trim() !== '0';
+    } catch {
+      return false;
+    }
+  };
+  const out: Family[] = [];
+  if (on(`${procSys}/ipv4/ip_forward`)) out.push(4);
+  if (on(`${procSys}/ipv6/conf/all/forwarding`)) out.push(6);
+  return out;
+}
+
 /** Sorted unique ports, given as nft set elements with ranges merged (1-3, 5). */
 export function portElements(ports: readonly number[]): string[] {
   const s = [...new Set(ports)].sort((a, b) => a - b);
@@ -130,6 +151,7 @@ export function buildPlan(
   cfg: PlanInput,
   local: { tcp: readonly number[]; udp: readonly number[] },
   families: Family[],
+  forwarding: Family[] = [],
 ): TproxyPlan {
   const port = checkPort(cfg.tproxyPort, '--tproxy-port');
   for (const i of cfg.tproxyIface)
@@ -162,6 +184,7 @@ export function buildPlan(
     ifaces: [...cfg.tproxyIface],
     dst4,
     dst6,
+    localOnly: cfg.tproxyDst.length ? [] : [...new Set(forwarding)].sort(),
     families: [...new Set(families)].sort(),
     tcpExcluded: [...new Set(tcp)].sort((a, b) => a - b),
     udpExcluded: [...new Set(udp)].sort((a, b) => a - b),
@@ -194,7 +217,11 @@ export function renderRuleset(plan: TproxyPlan): string {
     if (!plan.families.includes(fam) || (dst && dst.length === 0)) return;
     const nf = fam === 4 ? 'ipv4' : 'ipv6';
     const ipk = fam === 4 ? 'ip' : 'ip6';
-    const daddr = dst ? ` ${ipk} daddr @dst${fam}` : '';
+    const daddr = dst
+      ? ` ${ipk} daddr @dst${fam}`
+      : plan.localOnly.includes(fam)
+        ? ' fib daddr type local'
+        : '';
     rule(
       `meta nfproto ${nf} meta l4proto ${proto}${daddr} tproxy ${ipk} to :${plan.port} meta mark set ${mark} accept`,
     );

@@ -9,6 +9,7 @@ import { RateLimitedLog } from '../core/log.js';
 import { formatPorts } from '../config/units.js';
 import {
   buildPlan,
+  forwardingFamilies,
   installTproxy,
   type Family,
   type TproxyPlan,
@@ -146,7 +147,12 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
       );
       families.push(fam);
     }
-    plan = buildPlan(cfg, local, families);
+    plan = buildPlan(cfg, local, families, forwardingFamilies());
+    if (plan.localOnly.length)
+      log.warn(
+        { families: plan.localOnly },
+        'this host forwards packets: tproxy mode takes only traffic to its own addresses; give --tproxy-dst to take routed decoy ranges',
+      );
     rules = await installTproxy(plan);
   } catch (err) {
     await closeAll().catch(() => {});

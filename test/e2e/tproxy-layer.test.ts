@@ -198,3 +198,32 @@ test(
     }
   },
 );
+
+test(
+  'tproxy layer: on a forwarding host, routed traffic is not taken unless --tproxy-dst names it',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      await addDecoyRoutes(bed);
+      const f = await bed.exec(bed.sensorNs, 'sysctl', ['-w', 'net.ipv4.ip_forward=1']);
+      assert.equal(f.code, 0, f.stderr);
+      const any = await startHarness(bed, ['--tproxy-port', '39999']);
+      assert.equal(await ncTcp(bed, bed.sensorIp, 8080, 'own'), 'ok\n');
+      // Routed on (and refused: the sensor has no route onward), never diverted.
+      assert.equal(await ncTcp(bed, '198.18.1.5', 8080, 'routed'), '');
+      assert.ok(!any.recs.some((r) => r.data === b64('routed')));
+      any.proc.kill('SIGTERM');
+      assert.equal(await exited(any.proc), 0);
+
+      const named = await startHarness(bed, ['--tproxy-port', '39999', '--tproxy-dst', '198.18.1.0/24']);
+      assert.equal(await ncTcp(bed, '198.18.1.5', 8080, 'decoy'), 'ok\n');
+      assert.ok(named.recs.some((r) => r.dst === '198.18.1.5' && r.data === b64('decoy')));
+      named.proc.kill('SIGTERM');
+      assert.equal(await exited(named.proc), 0);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
