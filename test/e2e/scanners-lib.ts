@@ -10,7 +10,7 @@ import type { Testbed } from '../helpers/testbed.js';
 export const TCP_PORTS = '21-23,80,443,8080';
 export const UDP_PORTS = '53,161';
 
-export const sensorArgs = (bed: Testbed, more: string[] = []): string[] => [
+export const sensorArgs = (bed: Testbed, more: string[] = [], http = 'off'): string[] => [
   '--capture',
   bed.sensorIf,
   '--tcp-ports',
@@ -22,7 +22,7 @@ export const sensorArgs = (bed: Testbed, more: string[] = []): string[] => [
   '--geoip',
   'off',
   '--http',
-  'off',
+  http,
   ...more,
 ];
 
