@@ -13,8 +13,8 @@ import { formatPorts } from '../config/units.js';
 import { fdsInUse, raiseFdLimit } from './fd-limit.js';
 import type { Sessions } from './sessions.js';
 
-/** File descriptors kept free for log files, the store, the web server and outgoing exports. */
-const FD_RESERVE = 128;
+/** File descriptors kept free for log files, the store, the web server and outgoing exports (up to 128). */
+const fdReserve = (soft: number) => Math.min(128, Math.floor(soft / 8));
 /** Accept pauses after EMFILE grow from 100 ms to 5 s. */
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
@@ -72,7 +72,7 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
   const limit = await raiseFdLimit();
   const soft = Math.min(limit.soft, 1 << 24);
   const sessionReserve = Math.min(cfg.maxSessions, Math.floor(soft / 4));
-  const budget = Math.max(0, soft - fdsInUse() - FD_RESERVE - sessionReserve);
+  const budget = Math.max(0, soft - fdsInUse() - fdReserve(soft) - sessionReserve);
   const tcpWanted = tcpPorts.length * tcpHosts.length;
   const udpWanted = udpPorts.length * uHosts.length;
   const udpBudget = Math.min(udpWanted, Math.max(budget - tcpWanted, Math.floor(budget / 2)));
@@ -116,8 +116,11 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
       });
     });
 
-  // EMFILE/ENFILE at accept: libuv already dropped the pending connection; stop accepting on this port
-  // for a while (closing the listener sheds its backlog) and listen again, with a growing delay.
+  // EMFILE/ENFILE at accept. Sessions are capped below the open-file limit (fitFds), so this is the last
+  // line: libuv first sheds pending connections with its reserve descriptor without telling us; when even
+  // that fails it reports the error here, and would otherwise wake up for the same connection again and
+  // again. Stop accepting on this port for a while (closing the listener sheds its backlog) and listen
+  // again, with a growing delay.
   const onServerError = (key: string, host: string, port: number, srv: Server, err: Error) => {
     const code = errCode(err);
     if (code !== 'EMFILE' && code !== 'ENFILE') {
@@ -219,8 +222,7 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
   const udpBound = await bindAll(uHosts, udpPorts.slice(0, udpFit), bindUdp, udpSkip);
 
   // ── Report ──────────────────────────────────────────────────────────────────────────────────────
-  const left = soft - fdsInUse() - FD_RESERVE;
-  if (left < cfg.maxSessions) sessions.limit(left);
+  sessions.fitFds(fdsInUse() - sessions.size, fdReserve(soft));
   log.info(
     {
       tcp: formatPorts(tcpBound),

@@ -7,6 +7,7 @@ import type { SecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason, SessionEvent } from '../core/events.js';
 import { nowIso } from '../core/events.js';
+import { readFdLimit } from './fd-limit.js';
 import { TcpSession, plainAddress, type SessionOwner } from './tcp-session.js';
 import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
 
@@ -26,6 +27,9 @@ export class Sessions implements SessionHandler, SessionOwner {
   private capacity: number;
   private closed = false;
   private lastShedLog = -Infinity;
+  private fdBase = 0;
+  private fdReserve = 0;
+  private fdLimit = 0;
 
   constructor(
     private readonly ctx: SensorContext,
@@ -43,9 +47,30 @@ export class Sessions implements SessionHandler, SessionOwner {
     return this.open.size;
   }
 
-  /** Lowers the cap on open sessions (the port binder fits it to the file descriptors left). */
-  limit(n: number): void {
-    this.capacity = Math.max(1, Math.min(this.ctx.cfg.maxSessions, n));
+  /**
+   * Fits the cap on open sessions to the open-file limit: `base` descriptors are held by everything else
+   * (listening sockets, files), `reserve` are kept free. Re-checked at every sweep, so a limit lowered at
+   * run time (prlimit) makes the listener shed, counted, before accept() could run out of descriptors.
+   */
+  fitFds(base: number, reserve: number): void {
+    this.fdBase = base;
+    this.fdReserve = reserve;
+    this.refit(true);
+  }
+
+  private refit(initial = false): void {
+    if (!this.fdBase) return;
+    const { soft } = readFdLimit();
+    if (soft === this.fdLimit) return;
+    this.fdLimit = soft;
+    const cap = Math.max(1, Math.min(this.ctx.cfg.maxSessions, soft - this.fdBase - this.fdReserve));
+    if (cap === this.capacity) return;
+    this.capacity = cap;
+    if (!initial)
+      this.ctx.log.warn(
+        { maxSessions: cap, fdLimit: soft },
+        'open-file limit changed: open sessions capped anew',
+      );
   }
 
   get limitValue(): number {
@@ -166,6 +191,7 @@ export class Sessions implements SessionHandler, SessionOwner {
   }
 
   private sweep(): void {
+    this.refit();
     const now = Date.now();
     const idle = this.ctx.cfg.idleTimeout;
     const total = this.ctx.cfg.maxSession;
