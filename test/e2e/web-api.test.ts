@@ -1,7 +1,10 @@
 // The JSON API over a real SQLite store fed through the bus: every route, bad parameters (400), 404/405/503,
 // security headers, the Tsusen CSV, static files without traversal, token auth and live events.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import type { ScanEvent } from '../../src/core/events.js';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../helpers/sensor.js';
 import { CSP } from '../../src/web/http-util.js';
@@ -232,6 +235,53 @@ describe('web API over a real store', () => {
     const msg = JSON.parse(line.slice(6)) as Row;
     assert.equal(msg.src, '198.18.0.9');
     assert.equal(msg.preview, 'GET / HTTP/1.1..Host: x....');
+  });
+});
+
+describe('live updates under load', () => {
+  test('a client that stops reading loses messages (counted), the queue stays bounded, then it is told', async () => {
+    const f = await startFixture();
+    try {
+      const u = new URL(f.base);
+      const sock = connect({ host: u.hostname, port: Number(u.port) });
+      await once(sock, 'connect');
+      sock.write(`GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await eventually(() => f.web.live.size === 1, 3000);
+      sock.pause();
+      const scan = (i: number): ScanEvent => ({
+        type: 'scan',
+        ts: new Date().toISOString(),
+        sensor: 't',
+        id: `s${i}`,
+        state: 'update',
+        src: '198.18.0.7',
+        kind: 'vertical',
+        probe: 'syn',
+        ports: i,
+        hosts: 1,
+        probes: i,
+        window_s: 300,
+        first_seen: new Date().toISOString(),
+        last_seen: new Date().toISOString(),
+        tool: 'x'.repeat(400),
+        handshake_completed: false,
+        action: 'logged',
+      });
+      // ~10 MB of messages: far beyond the socket buffers and the 256-message queue.
+      for (let i = 0; i < 25_000; i++) {
+        f.ctx.bus.emit(scan(i));
+        if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const dropped = f.ctx.stats.get('web_live_dropped_total');
+      assert.ok(dropped > 10_000, `dropped ${dropped}`);
+      let text = '';
+      sock.on('data', (d: Buffer) => (text = (text + d.toString('latin1')).slice(-200_000)));
+      sock.resume();
+      assert.ok(await eventually(() => text.includes('event: dropped'), 5000), 'no dropped notice');
+      sock.destroy();
+    } finally {
+      await f.close();
+    }
   });
 });
 
