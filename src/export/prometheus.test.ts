@@ -145,6 +145,7 @@ test('render exposes labelled bus metrics, every stats counter and process metri
   has(/^# TYPE tidewatch_blocks_active gauge$/m);
   has(/^tidewatch_blocks_active 2$/m);
   has(/^tidewatch_weird_name_total 1$/m);
+  has(/^tidewatch_bus_subscriber_errors_total 0$/m);
   has(/^tidewatch_process_cpu_user_seconds_total /m);
   has(/^tidewatch_nodejs_eventloop_lag_seconds /m);
   // Counters from stats follow the stats value across scrapes.

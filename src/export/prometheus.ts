@@ -84,12 +84,13 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
     labelNames: ['reason'],
     registers: [registry],
   });
-  new Gauge({
-    name: `${PREFIX}bus_subscriber_errors`,
+  new Counter({
+    name: `${PREFIX}bus_subscriber_errors_total`,
     help: 'Event subscribers that threw (a bug; each is logged)',
     registers: [registry],
     collect() {
-      this.set(bus.subscriberErrors);
+      this.reset();
+      if (bus.subscriberErrors > 0) this.inc(bus.subscriberErrors);
     },
   });
 
