@@ -319,6 +319,8 @@ export function removeTproxySync(): void {
 
 export interface TproxyRules {
   readonly ruleset: string;
+  /** Adds ports to the excluded set of a protocol (a local service that appeared while running). */
+  exclude(proto: 'tcp' | 'udp', ports: readonly number[]): Promise<void>;
   /** Removes everything installed. Idempotent. */
   close(): Promise<void>;
   /** Synchronous removal (forced shutdown). Idempotent. */
@@ -372,6 +374,16 @@ export async function installTproxy(plan: TproxyPlan): Promise<TproxyRules> {
   let closing: Promise<void> | undefined;
   return {
     ruleset,
+    async exclude(proto, ports) {
+      if (state !== 'up' || !ports.length) return;
+      for (const p of ports) checkPort(p, 'excluded port');
+      const r = await run(
+        'nft',
+        ['-f', '-'],
+        `add element inet ${TABLE} ${proto}_excluded { ${portElements(ports).join(', ')} }\n`,
+      );
+      if (r.code !== 0) fail(`nft add element ${proto}_excluded`, r);
+    },
     close() {
       closing ??= (async () => {
         state = 'closing';

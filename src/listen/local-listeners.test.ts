@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
-import { localListeners, parseProcNet } from './local-listeners.js';
+import { localListeners, localListenersAsync, parseProcNet } from './local-listeners.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
@@ -33,6 +33,8 @@ test('sees a real TCP listener and an unconnected UDP socket of this process', a
     const l = localListeners();
     assert.ok(l.tcp.includes(tcpPort), `tcp ${tcpPort}`);
     assert.ok(l.udp.includes(udpPort), `udp ${udpPort}`);
+    const a = await localListenersAsync();
+    assert.ok(a.tcp.includes(tcpPort) && a.udp.includes(udpPort));
   } finally {
     server.close();
     udp.close();

@@ -3,6 +3,7 @@
 // them (the kernel prefers the transparent listener for a SYN it diverts). /proc is read instead of running
 // `ss` so that no external tool and no parsing of its changing output format is needed.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 const TCP_LISTEN = 0x0a;
 const UDP_UNCONNECTED = 0x07;
@@ -52,4 +53,26 @@ export function localListeners(procNet = '/proc/net'): LocalListeners {
     tcp: merge(readTable(`${procNet}/tcp`, listen), readTable(`${procNet}/tcp6`, listen)),
     udp: merge(readTable(`${procNet}/udp`, unconnected), readTable(`${procNet}/udp6`, unconnected)),
   };
+}
+
+async function readTableAsync(path: string, states: ReadonlySet<number>): Promise<number[]> {
+  try {
+    return parseProcNet(await readFile(path, 'utf8'), states);
+  } catch {
+    return [];
+  }
+}
+
+/** localListeners without blocking the event loop (for the periodic re-scan while running). */
+export async function localListenersAsync(procNet = '/proc/net'): Promise<LocalListeners> {
+  const listen = new Set([TCP_LISTEN]);
+  const unconnected = new Set([UDP_UNCONNECTED]);
+  const [t4, t6, u4, u6] = await Promise.all([
+    readTableAsync(`${procNet}/tcp`, listen),
+    readTableAsync(`${procNet}/tcp6`, listen),
+    readTableAsync(`${procNet}/udp`, unconnected),
+    readTableAsync(`${procNet}/udp6`, unconnected),
+  ]);
+  const merge = (a: number[], b: number[]) => [...new Set([...a, ...b])].sort((x, y) => x - y);
+  return { tcp: merge(t4, t6), udp: merge(u4, u6) };
 }

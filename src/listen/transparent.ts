@@ -15,7 +15,7 @@ import {
   type TproxyPlan,
   type TproxyRules,
 } from '../firewall/tproxy.js';
-import { localListeners } from './local-listeners.js';
+import { localListeners, localListenersAsync } from './local-listeners.js';
 import {
   closeFd,
   MAX_KEEP,
@@ -168,14 +168,50 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
     'tproxy mode: transparent sockets and TPROXY rules installed',
   );
   log.debug({ ruleset: rules.ruleset }, 'tproxy ruleset');
+  const rescan = startRescan(ctx, plan, rules);
 
   return component(
     'tproxy',
-    () => closeAll(),
     () => {
+      clearInterval(rescan);
+      return closeAll();
+    },
+    () => {
+      clearInterval(rescan);
       rules?.destroy();
       for (const r of receivers) r.close();
       for (const s of servers) s.close();
     },
   );
+}
+
+/** How often ports of local services that started after tidewatch are looked for. */
+const RESCAN_MS = 5000;
+
+/**
+ * A service started after tidewatch would lose its new connections to TPROXY: re-read /proc/net every few
+ * seconds and add its ports to the excluded sets (only ever adds: a port is never taken back while running).
+ */
+function startRescan(ctx: SensorContext, plan: TproxyPlan, rules: TproxyRules): NodeJS.Timeout {
+  const log = ctx.log.child({ component: 'tproxy' });
+  const known = { tcp: new Set(plan.tcpExcluded), udp: new Set(plan.udpExcluded) };
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      const now = await localListenersAsync();
+      for (const proto of ['tcp', 'udp'] as const) {
+        const fresh = now[proto].filter((p) => !known[proto].has(p) && p !== plan.port);
+        if (!fresh.length) continue;
+        await rules.exclude(proto, fresh);
+        for (const p of fresh) known[proto].add(p);
+        log.info({ proto, ports: formatPorts(fresh) }, 'a local service appeared: its ports are left to it');
+      }
+    })()
+      .catch((err: unknown) => log.error({ err }, 'tproxy: re-scan of local services failed'))
+      .finally(() => (busy = false));
+  }, RESCAN_MS);
+  timer.unref();
+  return timer;
 }

@@ -190,6 +190,14 @@ test(
       await eventually(() => second.recs.some((r) => r.dport === 69), 5000);
       assert.ok(second.recs.some((r) => r.dst === '198.18.1.200' && r.dport === 80));
       assert.ok(!second.recs.some((r) => r.data === b64('not-taken')));
+      // A service started while tidewatch runs gets its port back within a re-scan (5 s).
+      bed.spawn(bed.sensorNs, 'socat', ['TCP6-LISTEN:7790,reuseaddr,fork', 'SYSTEM:echo late-service']);
+      const late = await eventually(
+        async () => (await ncTcp(bed, bed.sensorIp6, 7790, 'late?')) === 'late-service\n',
+        12_000,
+        500,
+      );
+      assert.ok(late, 'the late service never got its port');
       second.proc.kill('SIGTERM');
       assert.equal(await exited(second.proc), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
