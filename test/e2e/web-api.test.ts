@@ -171,6 +171,7 @@ describe('web API over a real store', () => {
     const post = await fetch(`${f.base}/api/summary`, { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal((await f.get('/api/sessions?text=' + 'a'.repeat(5000))).status, 414);
+    assert.equal(await raw(f.base, '/', { 'X-Big': 'a'.repeat(20_000) }), 431);
   });
 
   test('security headers on pages and API', async () => {
