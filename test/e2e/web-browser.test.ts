@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { eventually, REPO, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
-import { HOSTILE } from './web-fixture.js';
+import { feed, HOSTILE, startFixture, type WebFixture } from './web-fixture.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const HTTP = '127.0.0.1:8339';
@@ -44,6 +44,11 @@ function watch(page: Page): Watch {
     if (u.hostname !== '127.0.0.1') w.foreign.push(r.url());
   });
   return w;
+}
+
+function clean(w: Watch, path: string): void {
+  assert.deepEqual(w.errors, [], `console errors on ${path}`);
+  assert.deepEqual(w.foreign, [], `requests leaving 127.0.0.1 on ${path}`);
 }
 
 describe('dashboard in chromium over recorded traffic', { skip }, () => {
@@ -131,11 +136,6 @@ describe('dashboard in chromium over recorded traffic', { skip }, () => {
       w,
       shot: () => page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true }),
     };
-  }
-
-  function clean(w: Watch, path: string): void {
-    assert.deepEqual(w.errors, [], `console errors on ${path}`);
-    assert.deepEqual(w.foreign, [], `requests leaving 127.0.0.1 on ${path}`);
   }
 
   test('overview: totals, chart with canvas, tables, live updates', async () => {
@@ -233,6 +233,76 @@ describe('dashboard in chromium over recorded traffic', { skip }, () => {
     assert.ok(n >= 2, `rows: ${n}`);
     assert.match(((await page.textContent('#pageinfo')) ?? '')!, /of/);
     clean(w, '/sessions search');
+    await ctx.close();
+  });
+});
+
+describe('dashboard charts over a week of counters with a spike', () => {
+  let f: WebFixture;
+  let browser: Browser;
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    f = await startFixture();
+    const now = Date.now();
+    feed(f.ctx.bus, now);
+    // A week of attempts on two ports with a daily rhythm, and a burst on 8080 two hours ago.
+    for (let h = 0; h < 7 * 24; h++) {
+      const t = now - h * 3_600_000;
+      const n = 3 + Math.round(3 * Math.sin((h / 24) * 2 * Math.PI)) + (h === 2 ? 60 : 0);
+      for (let i = 0; i < n; i++)
+        for (const dport of [8080, 22])
+          f.ctx.bus.emit({
+            type: 'probe',
+            time: t + i * 1000,
+            via: 'listener',
+            proto: 'tcp',
+            kind: 'connect',
+            src: `198.18.1.${(i % 50) + 1}`,
+            dst: '198.18.0.1',
+            sport: 40000,
+            dport,
+          });
+    }
+    f.ctx.bus.emit({
+      type: 'spike',
+      ts: new Date(now - 2 * 3_600_000).toISOString(),
+      sensor: 'test',
+      proto: 'tcp',
+      dport: 8080,
+      interval_s: 3600,
+      count: 63,
+      baseline: { mean: 4, sd: 2, method: 'ewma' },
+      score: 29.5,
+    });
+    await eventually(async () => (await f.json<{ total: number }>('/api/spikes?port=8080')).total >= 2, 5000);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await f?.close();
+  });
+
+  test('overview (7 days) and port page draw series, baseline and spike markers; the theme toggles', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await page.goto(`${f.base}/?range=7d`, { waitUntil: 'networkidle' });
+    await page.waitForSelector('#attempts canvas');
+    await page.screenshot({ path: join(ARTIFACTS, 'web-overview-7d.png'), fullPage: true });
+    await page.click('#theme');
+    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
+    await page.waitForSelector('#attempts canvas');
+    await page.screenshot({ path: join(ARTIFACTS, 'web-overview-7d-dark.png'), fullPage: true });
+    await page.click('#theme');
+    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'light');
+    await page.click('#theme');
+    assert.equal(await page.evaluate('document.documentElement.dataset.theme'), undefined);
+    await page.goto(`${f.base}/port?port=8080&proto=tcp`, { waitUntil: 'networkidle' });
+    await page.waitForSelector('#hourly canvas');
+    await page.waitForSelector('#daily canvas');
+    assert.match((await page.textContent('#spikes')) ?? '', /29\.5/);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-port-7d.png'), fullPage: true });
+    clean(w, 'overview and port page over a week');
     await ctx.close();
   });
 });

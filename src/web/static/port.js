@@ -50,9 +50,9 @@
       );
     });
     load('hourly', () => chart('hourly', port, proto, 'hour', 7 * DAY, markers));
-    load('daily', () => chart('daily', port, proto, 'day', 90 * DAY, markers));
+    load('daily', () => chart('daily', port, proto, 'day', 30 * DAY, markers));
     load('sources', async () => {
-      const src = await api('sources', { port, from: Date.now() - 30 * DAY, limit: 100 });
+      const src = await api('sources', { port, from: Date.now() - 30 * DAY, limit: 25 });
       fill(
         'sources',
         table(
