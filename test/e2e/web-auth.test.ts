@@ -111,6 +111,19 @@ describe('dashboard off loopback', { skip }, () => {
     }
   });
 
+  test('a taken --http port stops the start with a clear message', async () => {
+    const holder = bed.spawn(bed.sensorNs, 'nc', ['-l', '-k', '127.0.0.1', '8339'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await assert.rejects(
+        startSensor(bed, [...BASE_ARGS, '--http', '127.0.0.1:8339']),
+        /cannot serve the dashboard on 127\.0\.0\.1:8339.*--http/s,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   test('--http off: nothing listens', async () => {
     let sensor: RunningSensor | undefined;
     try {
