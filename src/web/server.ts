@@ -125,7 +125,8 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       return send(req, res, 200, m.contentType, m.body, { 'Cache-Control': 'no-store' });
     }
     if (path === '/api/live') {
-      if (!opts.store && !opts.bus) throw new HttpError(503, 'live updates need the event bus');
+      if (!opts.bus) throw new HttpError(503, 'live updates need the event bus');
+      if (method === 'HEAD') return send(req, res, 200, 'text/event-stream; charset=utf-8', '');
       return live.subscribe(req, res);
     }
     if (path.startsWith('/api/')) return handleApi(req, res, url, opts.store);
