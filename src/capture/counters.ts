@@ -39,6 +39,8 @@ export interface PacketCountersOptions {
   onProbe?: (p: ProbeEvent) => void;
 }
 
+const V4_TEXT_CACHE = 65536;
+
 /** The six classic flags; ECE and CWR (ECN) never change what a packet is. */
 const FLAGS6 = 0x3f;
 
@@ -106,6 +108,7 @@ export class PacketCounters {
   private readonly onlyDst: AddressSet;
   private readonly excludePrivate: boolean;
   private readonly onProbe: ((p: ProbeEvent) => void) | undefined;
+  private readonly v4Text = new Map<number, string>();
 
   constructor(opts: PacketCountersOptions) {
     this.excludePrivate = opts.excludePrivate;
@@ -181,6 +184,22 @@ export class PacketCounters {
     return this.onlyDst.size > 0 && !this.onlyDst.has(v, buf, d.dstOff);
   }
 
+  /**
+   * IPv4 text cached by address: the same few destinations and busy sources repeat, and a reused string
+   * keeps its hash, so the per-source table downstream finds it faster. Bounded: cleared when full.
+   */
+  private address(buf: Buffer, off: number): string {
+    if (this.d.ipVersion !== 4) return formatAddress(6, buf, off);
+    const n = v4AtOffset(buf, off);
+    let s = this.v4Text.get(n);
+    if (s === undefined) {
+      if (this.v4Text.size >= V4_TEXT_CACHE) this.v4Text.clear();
+      s = formatAddress(4, buf, off);
+      this.v4Text.set(n, s);
+    }
+    return s;
+  }
+
   private probeBase(
     buf: Buffer,
     dv: DataView,
@@ -197,8 +216,8 @@ export class PacketCounters {
       via: 'capture',
       proto,
       kind,
-      src: formatAddress(d.ipVersion, buf, d.srcOff),
-      dst: formatAddress(d.ipVersion, buf, d.dstOff),
+      src: this.address(buf, d.srcOff),
+      dst: this.address(buf, d.dstOff),
       sport: d.sport,
       dport: d.dport,
       ttl: d.ttl,

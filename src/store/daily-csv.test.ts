@@ -203,3 +203,20 @@ test('startDailyCsv: evictions are counted in stats', async () => {
   await c.close();
   assert.equal(ctx.stats.get('daily_sources_evicted_total'), 3);
 });
+
+test('rows of days 64 days apart (same packed key) stay apart', () => {
+  const t = new DailyTable({ maxSources: 10 });
+  t.add(probe());
+  t.add(probe({ time: T0 + 64 * 86400_000 }));
+  t.add(probe({ time: T0 + 64 * 86400_000 + 1000 }));
+  t.add(probe({ time: T0 + 1000 }));
+  assert.deepEqual(
+    t.rows().map((r) => [r.day, r.count]),
+    [
+      ['2026-11-21', 2],
+      ['2027-01-24', 2],
+    ],
+  );
+  t.dropDaysBefore('2027-01-01');
+  assert.deepEqual(t.size, { sources: 1, rows: 1 });
+});

@@ -30,7 +30,31 @@ export interface DailyRow {
 interface SourceState {
   /** Made a TCP connection attempt (counted by sourcesCount()). */
   tcp: boolean;
-  rows: Map<string, DailyRow>;
+  /** Rows by destination address, then by rowKey(). */
+  rows: Map<string, Map<number, DailyRow>>;
+  /** Rows whose rowKey() was taken by a row of a day 64 days apart (only for files spanning months). */
+  far?: Map<string, DailyRow>;
+  rowCount: number;
+  /** this.tick when the source was last moved to the recent end of the map. */
+  moved: number;
+}
+
+const PROTO_CODES = new Map<string, number>([
+  ['TCP', 0],
+  ['UDP', 1],
+]);
+/**
+ * (day mod 64, protocol, port or 65536 for none) packed into a small integer: V8 hashes and compares small
+ * integers much faster than strings or large numbers. Two days 64 days apart share a key; the row's own
+ * `day` tells them apart and the rare loser goes to a string-keyed map (see addRow).
+ */
+function rowKey(proto: string, dstPort: number | null, dayNum: number): number {
+  let code = proto === 'TCP' ? 0 : proto === 'UDP' ? 1 : PROTO_CODES.get(proto);
+  if (code === undefined) {
+    code = PROTO_CODES.size & 0x7f;
+    PROTO_CODES.set(proto, code);
+  }
+  return ((dayNum & 0x3f) << 24) | (code << 17) | (dstPort ?? 65536);
 }
 
 export interface DailyTableOptions {
@@ -40,7 +64,17 @@ export interface DailyTableOptions {
   onEvict?: () => void;
 }
 
-export const utcDay = (unixSec: number): string => new Date(unixSec * 1000).toISOString().slice(0, 10);
+let cachedDayNum = NaN;
+let cachedDay = '';
+/** YYYY-MM-DD of a unix time, UTC. Cached: formatting a Date costs ~2 µs and probes come in bursts. */
+export function utcDay(unixSec: number): string {
+  const n = Math.floor(unixSec / 86400);
+  if (n !== cachedDayNum) {
+    cachedDay = new Date(n * 86400_000).toISOString().slice(0, 10);
+    cachedDayNum = n;
+  }
+  return cachedDay;
+}
 
 export class DailyTable {
   private readonly sources = new Map<string, SourceState>();
@@ -48,6 +82,7 @@ export class DailyTable {
   private readonly maxRows: number;
   private readonly onEvict: (() => void) | undefined;
   private rowCount = 0;
+  private tick = 0;
   private tcpSources = 0;
   /** Sources evicted (least recently seen first) to stay within the bounds. */
   evicted = 0;
@@ -85,14 +120,19 @@ export class DailyTable {
     last = first,
     count = 1,
   ): boolean {
-    const day = utcDay(first);
+    const tick = ++this.tick;
     let s = this.sources.get(src);
     if (s) {
-      // Map order is the recency order: move the source to the end (most recently seen).
-      this.sources.delete(src);
-      this.sources.set(src, s);
+      // Map order is the recency order. Moving a source to the end costs a delete and an insert, so it is
+      // moved only when it has drifted into the older three quarters: the evicted source is then always
+      // one not seen for at least 3/4 of a table's worth of additions (exact LRU for small tables).
+      if (tick - s.moved > this.sources.size >> 2) {
+        this.sources.delete(src);
+        this.sources.set(src, s);
+        s.moved = tick;
+      }
     } else {
-      s = { tcp: false, rows: new Map() };
+      s = { tcp: false, rows: new Map(), rowCount: 0, moved: tick };
       this.sources.set(src, s);
       if (this.sources.size > this.maxSources) this.evictOldest();
     }
@@ -100,19 +140,32 @@ export class DailyTable {
       s.tcp = true;
       this.tcpSources++;
     }
-    const key = `${day} ${proto} ${dstPort ?? '-'} ${dst}`;
-    const row = s.rows.get(key);
+    let byDst = s.rows.get(dst);
+    const dayNum = Math.floor(first / 86400);
+    const key = rowKey(proto, dstPort, dayNum);
+    const day = utcDay(first);
+    let row = byDst?.get(key);
+    let farKey: string | undefined;
+    if (row && row.day !== day) {
+      farKey = `${day} ${proto} ${dstPort ?? '-'} ${dst}`;
+      row = s.far?.get(farKey);
+    }
     if (row) {
       if (first < row.first_seen) row.first_seen = first;
       if (last > row.last_seen) row.last_seen = last;
       row.count += count;
       return true;
     }
-    if (s.rows.size >= this.maxRows) {
+    if (s.rowCount >= this.maxRows) {
       this.droppedRows++;
       return false;
     }
-    s.rows.set(key, {
+    if (!byDst) {
+      byDst = new Map();
+      s.rows.set(dst, byDst);
+    }
+    s.rowCount++;
+    const fresh: DailyRow = {
       day,
       proto,
       dst_port: dstPort,
@@ -121,7 +174,9 @@ export class DailyTable {
       first_seen: first,
       last_seen: last,
       count,
-    });
+    };
+    if (farKey) (s.far ??= new Map()).set(farKey, fresh);
+    else byDst.set(key, fresh);
     this.rowCount++;
     while (this.rowCount > this.maxRows && this.sources.size > 1) this.evictOldest();
     return true;
@@ -139,7 +194,7 @@ export class DailyTable {
     const s = this.sources.get(src);
     if (!s) return;
     this.sources.delete(src);
-    this.rowCount -= s.rows.size;
+    this.rowCount -= s.rowCount;
     if (s.tcp) this.tcpSources--;
   }
 
@@ -155,27 +210,34 @@ export class DailyTable {
   /** All rows, or those of one UTC day; a snapshot array (rows keep updating in place). */
   rows(day?: string): DailyRow[] {
     const out: DailyRow[] = [];
-    for (const s of this.sources.values())
-      for (const r of s.rows.values()) if (!day || r.day === day) out.push(r);
+    for (const s of this.sources.values()) {
+      for (const m of s.rows.values()) for (const r of m.values()) if (!day || r.day === day) out.push(r);
+      if (s.far) for (const r of s.far.values()) if (!day || r.day === day) out.push(r);
+    }
     return out;
   }
 
   days(): string[] {
-    const set = new Set<string>();
-    for (const s of this.sources.values()) for (const r of s.rows.values()) set.add(r.day);
-    return [...set].sort();
+    return [...new Set(this.rows().map((r) => r.day))].sort();
   }
 
   /** Forgets the rows of days before `day` (after they were written for the last time). */
   dropDaysBefore(day: string): void {
-    for (const [src, s] of [...this.sources]) {
-      for (const [k, r] of s.rows) {
-        if (r.day < day) {
-          s.rows.delete(k);
-          this.rowCount--;
-        }
+    const prune = <K>(s: SourceState, m: Map<K, DailyRow>): void => {
+      for (const [k, r] of m) {
+        if (r.day >= day) continue;
+        m.delete(k);
+        s.rowCount--;
+        this.rowCount--;
       }
-      if (s.rows.size === 0) this.removeSource(src);
+    };
+    for (const [src, s] of [...this.sources]) {
+      for (const [dst, m] of s.rows) {
+        prune(s, m);
+        if (m.size === 0) s.rows.delete(dst);
+      }
+      if (s.far) prune(s, s.far);
+      if (s.rowCount === 0) this.removeSource(src);
     }
   }
 
