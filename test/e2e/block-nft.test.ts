@@ -2,8 +2,11 @@
 // dropped (a connection to a listener port times out) until the element expires, and nothing of tidewatch
 // stays in nftables after exit, also after a crash.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startSensor } from '../helpers/sensor.js';
+import { startSensor, tempDir } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
 import { blockEvent, openScan, ruleset, sensorArgs, tryConnect } from './scanners-lib.js';
 
@@ -120,3 +123,15 @@ test(
     assert.doesNotMatch(await ruleset(bed), /tidewatch/);
   },
 );
+
+test('without nft, --block on stops at start with TW_ERR_FIREWALL naming the fix', { skip }, async () => {
+  // A PATH that has ip (to enter the namespace) but no nft.
+  const bin = join(tempDir('tw-nonft-'), 'bin');
+  mkdirSync(bin);
+  symlinkSync(execFileSync('which', ['ip'], { encoding: 'utf8' }).trim(), join(bin, 'ip'));
+  await assert.rejects(
+    startSensor(bed, sensorArgs(bed, ['--block', 'on']), { env: { PATH: bin } }),
+    /nft not found: install nftables .* or use --block off/,
+  );
+  assert.doesNotMatch(await ruleset(bed), /tidewatch/);
+});
