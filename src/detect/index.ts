@@ -5,14 +5,18 @@ import { component, type Component } from '../core/lifecycle.js';
 import { RateLimiter } from './rate-limit.js';
 import { ScanDetector } from './scan-detector.js';
 import { SpikeDetector } from './spike.js';
-import { FingerprintMemory } from './tagger.js';
+import { FingerprintMemory, MAX_TAGGED_SOURCES } from './tagger.js';
 
 // One fingerprint memory per sensor, shared by the tagger (which fills it) and the scan detector (which reads
 // it when it reports a scan). Keyed by the context so two sensors in one process (tests) stay apart.
 const memories = new WeakMap<SensorContext, FingerprintMemory>();
 export function fingerprintMemory(ctx: SensorContext): FingerprintMemory {
   let m = memories.get(ctx);
-  if (!m) memories.set(ctx, (m = new FingerprintMemory(ctx.stats)));
+  if (!m)
+    memories.set(
+      ctx,
+      (m = new FingerprintMemory(ctx.stats, Math.min(ctx.cfg.maxSources, MAX_TAGGED_SOURCES))),
+    );
   return m;
 }
 

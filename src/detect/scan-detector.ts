@@ -1,13 +1,15 @@
 // Per-source scan detection: sliding-window distinct ports/hosts (vertical, horizontal, block) and a TRW walk,
 // one scan event per source per episode (open, rate-limited updates, closed). docs/detection.md explains it.
 // State is bounded: at most maxSources sources (least recently seen evicted), each a few small arrays.
+
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { ProbeEvent, ProbeKind, ScanEvent, SessionEvent, Tag } from '../core/events.js';
 import { nowIso } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
-import { EpisodeCounter, fnv1a, windowAdd, windowSize } from './distinct.js';
+import { EpisodeCounter, fnv1a, packEntry, windowAdd, windowSize } from './distinct.js';
 import { bestTool } from './fingerprint.js';
+import { Lru } from './lru.js';
 import { STEALTH_KINDS } from './probe-kind.js';
 import { RateLimiter } from './rate-limit.js';
 import { trwModel, trwStep, type TrwModel } from './trw.js';
@@ -98,7 +100,7 @@ class Source {
 }
 
 export class ScanDetector {
-  private readonly sources = new Map<string, Source>();
+  private readonly sources: Lru<Source>;
   private readonly open = new Set<Source>();
   private readonly pending: TrwPending;
   private readonly trw: TrwModel;
@@ -128,6 +130,10 @@ export class ScanDetector {
     this.updateEvery = o.updateEveryMs ?? 60_000;
     this.maxEpisodes = o.maxEpisodes ?? Math.min(c.maxSources, 100_000);
     this.pending = new TrwPending(o.stats);
+    this.sources = new Lru<Source>(c.maxSources, (_addr, src) => {
+      this.o.stats.inc('detect_sources_evicted_total');
+      if (src.episode) this.closeEpisode(src);
+    });
   }
 
   get size(): number {
@@ -148,7 +154,6 @@ export class ScanDetector {
     const kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
     let s = this.sources.get(p.src);
     if (s) {
-      this.sources.delete(p.src); // re-inserted last: Map order is least recently seen first
       if (t - s.last > this.o.cfg.scanWindow && !s.episode) {
         // Quiet for a whole window: a new activity starts (the windows expire by themselves).
         s.since = t;
@@ -165,16 +170,25 @@ export class ScanDetector {
       if (t > s.last) s.last = t;
     } else {
       s = new Source(p.src, t, kind);
-      if (this.sources.size >= this.o.cfg.maxSources) this.evictOldest();
+      this.sources.set(p.src, s); // may evict the least recently seen source
     }
-    this.sources.set(p.src, s);
     if (p.kind === 'connect' && p.handshake !== false) s.handshake = true;
 
     const sec = Math.floor((t - this.epoch) / 1000);
     const port = p.proto === 'udp' ? p.dport + 65536 : p.dport;
-    const pw = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
     const hostKey = fnv1a(p.dst) & 0xffffff;
-    const hw = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
+    let pw: { size: number; isNew: boolean };
+    let hw: { size: number; isNew: boolean };
+    if (s.ports.length === 0) {
+      // Most sources send one probe: array literals of one element keep them at ~40 bytes each (a push
+      // onto [] would reserve 17 slots).
+      s.ports = [packEntry(port, sec)];
+      s.hosts = [packEntry(hostKey, sec)];
+      pw = hw = { size: 1, isNew: true };
+    } else {
+      pw = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
+      hw = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
+    }
     const ep = s.episode;
     if (ep) {
       ep.probes++;
@@ -206,14 +220,14 @@ export class ScanDetector {
   /** Session events give TRW outcomes (data sent = success) and handshake evidence. */
   onSession(ev: SessionEvent): void {
     if (ev.proto === 'udp') return;
-    const s = this.sources.get(ev.src);
+    const s = this.sources.peek(ev.src);
     if (s) s.handshake = true;
     if (!this.pending.resolve(ev.src, ev.sport)) return;
     if (s) this.outcome(s, ev.bytes > 0, Date.parse(ev.ended) || this.now());
   }
 
   private onHandshake(src: string, sport: number, t: number): void {
-    const s = this.sources.get(src);
+    const s = this.sources.peek(src);
     if (!s) return;
     s.handshake = true;
     this.pending.handshake(src, sport, t);
@@ -235,7 +249,7 @@ export class ScanDetector {
   /** Expires TRW pending probes (failures), sends due updates and closes quiet episodes. */
   sweep(now = this.now()): void {
     for (const [src, success] of this.pending.expire(now)) {
-      const s = this.sources.get(src);
+      const s = this.sources.peek(src);
       if (s && success !== undefined) this.outcome(s, success, now);
     }
     for (const s of this.open) {
@@ -250,14 +264,6 @@ export class ScanDetector {
   /** Closes every open episode (sensor shutdown). */
   closeAll(): void {
     for (const s of [...this.open]) this.closeEpisode(s);
-  }
-
-  private evictOldest(): void {
-    const oldest = this.sources.values().next().value as Source | undefined;
-    if (!oldest) return;
-    this.sources.delete(oldest.addr);
-    this.o.stats.inc('detect_sources_evicted_total');
-    if (oldest.episode) this.closeEpisode(oldest);
   }
 
   private openEpisode(s: Source, kind: ScanEvent['kind'], t: number): void {
@@ -358,7 +364,7 @@ export class ScanDetector {
 
   /** Used by tests: distinct ports/hosts in a source's current window. */
   windowOf(src: string, t: number): { ports: number; hosts: number } | undefined {
-    const s = this.sources.get(src);
+    const s = this.sources.peek(src);
     if (!s) return undefined;
     const sec = Math.floor((t - this.epoch) / 1000);
     return {

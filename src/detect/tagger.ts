@@ -3,6 +3,7 @@
 import type { ProbeEvent, SessionEvent, Tag } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
 import { fingerprintProbe, mergeTags } from './fingerprint.js';
+import { Lru } from './lru.js';
 
 /** Sources whose tags are remembered at most (least recently tagged evicted). */
 export const MAX_TAGGED_SOURCES = 200_000;
@@ -10,14 +11,13 @@ export const MAX_TAGGED_SOURCES = 200_000;
 export const MAX_TAGGED_FLOWS = 65_536;
 
 export class FingerprintMemory {
-  private readonly bySource = new Map<string, Tag[]>();
-  private readonly byFlow = new Map<string, Tag[]>();
+  private readonly bySource: Lru<Tag[]>;
+  private readonly byFlow: Lru<Tag[]>;
 
-  constructor(
-    private readonly stats?: Stats,
-    private readonly maxSources = MAX_TAGGED_SOURCES,
-    private readonly maxFlows = MAX_TAGGED_FLOWS,
-  ) {}
+  constructor(stats?: Stats, maxSources = MAX_TAGGED_SOURCES, maxFlows = MAX_TAGGED_FLOWS) {
+    this.bySource = new Lru<Tag[]>(maxSources, () => stats?.inc('tagger_sources_evicted_total'));
+    this.byFlow = new Lru<Tag[]>(maxFlows);
+  }
 
   get sources(): number {
     return this.bySource.size;
@@ -28,27 +28,20 @@ export class FingerprintMemory {
     const tags = fingerprintProbe(p);
     if (tags.length === 0) return tags;
     const known = this.bySource.get(p.src);
-    if (known) this.bySource.delete(p.src);
-    else if (this.bySource.size >= this.maxSources) {
-      this.bySource.delete(this.bySource.keys().next().value as string);
-      this.stats?.inc('tagger_sources_evicted_total');
-    }
-    this.bySource.set(p.src, mergeTags(known, tags));
-    const flow = `${p.src}|${p.sport}`;
-    if (!this.byFlow.has(flow) && this.byFlow.size >= this.maxFlows) {
-      this.byFlow.delete(this.byFlow.keys().next().value as string);
-    }
-    this.byFlow.set(flow, tags);
+    // The common case (the same tool again) keeps the stored array: no allocation per probe.
+    if (!known || tags.some((t) => !known.some((k) => k.name === t.name && k.confidence >= t.confidence)))
+      this.bySource.set(p.src, mergeTags(known, tags));
+    this.byFlow.set(`${p.src}|${p.sport}`, tags);
     return tags;
   }
 
   forSource(src: string): Tag[] | undefined {
-    return this.bySource.get(src);
+    return this.bySource.peek(src);
   }
 
   /** Tags of one connection: its own SYN's first, else what its source sent lately. */
   forSession(src: string, sport: number): Tag[] | undefined {
-    return this.byFlow.get(`${src}|${sport}`) ?? this.bySource.get(src);
+    return this.byFlow.peek(`${src}|${sport}`) ?? this.bySource.peek(src);
   }
 
   /** Adds tags to a session event in place (before the sinks see it). */

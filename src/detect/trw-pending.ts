@@ -28,12 +28,12 @@ export class TrwPending {
   }
 
   add(src: string, sport: number, t: number, handshake: boolean): boolean {
-    const key = `${src}|${sport}`;
-    if (this.map.has(key)) return true; // a retransmitted SYN is the same attempt
     if (this.map.size >= this.cap) {
       this.stats.inc('trw_pending_dropped_total');
       return false;
     }
+    const key = `${src}|${sport}`;
+    if (this.map.has(key)) return true; // a retransmitted SYN is the same attempt
     this.map.set(key, { deadline: t + (handshake ? HANDSHAKE_GRACE_MS : SYN_GRACE_MS), handshake });
     return true;
   }
