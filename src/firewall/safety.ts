@@ -223,14 +223,27 @@ LOOPBACK.addSubnet('fe80::', 10, 'ipv6');
 
 /** Host facts change rarely; re-read them at most this often so a burst of scans costs one read. */
 const REFRESH_MS = 2000;
+/** The connection table (for the SSH-peer rule) is re-read after this long. */
+const TCP_REFRESH_MS = 250;
 
 /** Returns why `addr` must never be blocked, or undefined when it may be. */
 export class Safety {
   private hostAt = -Infinity;
   private own = new Set<string>();
   private gws = new Set<string>();
+  private tcpAt = -Infinity;
+  private tcp: TcpEntry[] = [];
 
   constructor(private readonly input: SafetyInput) {}
+
+  private readTcp(): TcpEntry[] {
+    return (
+      this.input.tcpTable?.() ?? [
+        ...parseProcTcp(readProc('/proc/net/tcp'), 4),
+        ...parseProcTcp(readProc('/proc/net/tcp6'), 6),
+      ]
+    );
+  }
 
   check(addr: Addr, now = Date.now()): string | undefined {
     const type = addr.family === 6 ? 'ipv6' : 'ipv4';
@@ -243,11 +256,14 @@ export class Safety {
     }
     if (this.own.has(addr.ip)) return "the sensor's own address";
     if (this.gws.has(addr.ip)) return 'a gateway of the sensor';
-    // The connection table is read fresh (no cache): a new SSH login must protect its peer immediately.
-    const tcp = this.input.tcpTable?.() ?? [
-      ...parseProcTcp(readProc('/proc/net/tcp'), 4),
-      ...parseProcTcp(readProc('/proc/net/tcp6'), 6),
-    ];
+    // The connection table is kept only TCP_REFRESH_MS: a new SSH login protects its peer almost at once,
+    // while a burst of decisions (one capture batch can open many episodes) costs one read. The kernel
+    // walks its whole socket hash for /proc/net/tcp, about 1 ms per file even when nearly empty.
+    if (now - this.tcpAt > TCP_REFRESH_MS || now < this.tcpAt) {
+      this.tcpAt = now;
+      this.tcp = this.readTcp();
+    }
+    const tcp = this.tcp;
     if (
       hasForeignConnection(
         addr.ip,
