@@ -46,6 +46,16 @@ function watch(page: Page): Watch {
   return w;
 }
 
+/**
+ * Polls an element's text from the test side: the page's CSP forbids the eval that a string predicate of
+ * waitForFunction would need.
+ */
+async function textAppears(page: Page, selector: string, text: string, timeoutMs: number): Promise<boolean> {
+  return Boolean(
+    await eventually(async () => ((await page.textContent(selector)) ?? '').includes(text), timeoutMs, 200),
+  );
+}
+
 function clean(w: Watch, path: string): void {
   assert.deepEqual(w.errors, [], `console errors on ${path}`);
   assert.deepEqual(w.foreign, [], `requests leaving 127.0.0.1 on ${path}`);
@@ -144,11 +154,9 @@ describe('dashboard in chromium over recorded traffic', { skip }, () => {
     await page.waitForSelector('#ports table');
     assert.match((await page.textContent('#ports')) ?? '', /tcp\/8080/);
     assert.match((await page.textContent('#totals')) ?? '', /sessions/);
-    await page.waitForFunction("document.querySelector('#live-state .live-dot.on') !== null");
+    await page.waitForSelector('#live-state .live-dot.on');
     await scanner('nc', ['-w', '2', '-q', '1', bed.sensorIp, '8080'], `LIVE ${HOSTILE}`);
-    await page.waitForFunction("document.getElementById('live').textContent.includes('LIVE <img')", null, {
-      timeout: 10_000,
-    });
+    assert.ok(await textAppears(page, '#live', 'LIVE <img', 10_000), 'the live session did not appear');
     await shot();
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     clean(w, '/');
@@ -297,6 +305,29 @@ describe('dashboard charts over a week of counters with a spike', () => {
     assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'light');
     await page.click('#theme');
     assert.equal(await page.evaluate('document.documentElement.dataset.theme'), undefined);
+    // A new scan on the bus reaches the open overview through the live stream and refreshes its tables.
+    await page.waitForSelector('#live-state .live-dot.on');
+    const now = new Date().toISOString();
+    f.ctx.bus.emit({
+      type: 'scan',
+      ts: now,
+      sensor: 'test',
+      id: 'scan-live',
+      state: 'open',
+      src: '198.18.7.7',
+      kind: 'horizontal',
+      probe: 'syn',
+      ports: 1,
+      hosts: 200,
+      probes: 200,
+      window_s: 300,
+      first_seen: now,
+      last_seen: now,
+      tool: 'masscan',
+      handshake_completed: false,
+      action: 'logged',
+    });
+    assert.ok(await textAppears(page, '#scans', '198.18.7.7', 20_000), 'the new scan did not appear');
     await page.goto(`${f.base}/port?port=8080&proto=tcp`, { waitUntil: 'networkidle' });
     await page.waitForSelector('#hourly canvas');
     await page.waitForSelector('#daily canvas');

@@ -30,6 +30,12 @@
    *        height?}
    */
   function lineChart(container, spec) {
+    // Drawing again into a container replaces its chart (refreshes, theme switches).
+    for (const c of charts)
+      if (c.container === container) {
+        charts.delete(c);
+        c.u.destroy();
+      }
     container.replaceChildren();
     const times = spec.times.map((t) => t / 1000);
     const axis = () => ({
@@ -100,11 +106,7 @@
     }, 150);
   });
   window.addEventListener('tw-theme', () => {
-    for (const c of [...charts]) {
-      charts.delete(c);
-      c.u.destroy();
-      lineChart(c.container, c.spec);
-    }
+    for (const c of [...charts]) lineChart(c.container, c.spec);
   });
 
   window.twCharts = { lineChart };

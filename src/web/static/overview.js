@@ -149,7 +149,7 @@
     window.twCharts.lineChart(document.getElementById('attempts'), { times, series: lines, markers });
   }
 
-  function startLive() {
+  function startLive(refresh) {
     document.getElementById('live-state').classList.remove('hidden');
     const rows = [];
     const box = document.getElementById('live');
@@ -180,6 +180,9 @@
     let pending = false;
     window.tw.live(
       {
+        scan: refresh,
+        spike: refresh,
+        block: refresh,
         session: (x) => {
           rows.unshift(x);
           rows.length = Math.min(rows.length, MAX_LIVE_ROWS);
@@ -207,6 +210,21 @@
       run();
     });
     run();
-    startLive();
+    // Totals and tables follow new scans, spikes and blocks (at most every 10 s) and the clock (every minute).
+    let last = Date.now();
+    let timer;
+    const refresh = () => {
+      if (timer) return;
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          last = Date.now();
+          run();
+        },
+        Math.max(0, last + 10000 - Date.now()),
+      );
+    };
+    setInterval(refresh, 60000);
+    startLive(refresh);
   });
 })();
