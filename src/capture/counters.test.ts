@@ -204,3 +204,13 @@ test('takeInterval returns counts since the previous call; snapshot keeps totals
   assert.deepEqual([i.packets, i.tcp.syn], [2, { '80': 2 }]);
   assert.deepEqual(c.snapshot().tcp.syn, { '80': 3 });
 });
+
+test('per-port counters never wrap: the Uint32 tables fold into the totals before they could', () => {
+  const c = new PacketCounters({ excludePrivate: false, onlyDst: [] });
+  const hot = (c as unknown as { hot: { tcpSyn: Uint32Array; sinceFold: number } }).hot;
+  c.addBatch(batch([synFrom('198.18.0.2')]), 1, 1);
+  hot.tcpSyn[80] = 0xffffffff; // as if 2^32 - 1 SYNs had come since the last fold (replaces the 1)
+  hot.sinceFold = 0xffffffff;
+  c.addBatch(batch([synFrom('198.18.0.2')]), 1, 1);
+  assert.equal(c.snapshot().tcp.syn['80'], 0xffffffff + 1);
+});

@@ -83,6 +83,40 @@ class Tables {
   }
 }
 
+/**
+ * What the per-packet loop increments: Uint32 halves the cache footprint of Float64 (4 x 256 KiB instead
+ * of 4 x 512 KiB, random port indexes miss the cache less). Folded into the Float64 totals before any
+ * entry could wrap (after at most 2^32 - 1 packets) and whenever a snapshot is taken.
+ */
+class HotTables {
+  tcpAll = new Uint32Array(65536);
+  tcpSyn = new Uint32Array(65536);
+  udp = new Uint32Array(65536);
+  ipProto = new Uint32Array(256);
+  ether = new Uint32Array(65536);
+  /** Packets counted since the last fold: no entry can exceed it. */
+  sinceFold = 0;
+
+  foldInto(t: Tables): void {
+    addAndClear(this.tcpAll, t.tcpAll);
+    addAndClear(this.tcpSyn, t.tcpSyn);
+    addAndClear(this.udp, t.udp);
+    addAndClear(this.ipProto, t.ipProto);
+    addAndClear(this.ether, t.ether);
+    this.sinceFold = 0;
+  }
+}
+
+function addAndClear(from: Uint32Array, to: Float64Array): void {
+  for (let i = 0; i < from.length; i++) {
+    const v = from[i]!;
+    if (v !== 0) {
+      to[i] = to[i]! + v;
+      from[i] = 0;
+    }
+  }
+}
+
 function sparse(
   a: Float64Array,
   base: Float64Array | null,
@@ -101,6 +135,7 @@ const etherKey = (i: number): string => '0x' + i.toString(16).padStart(4, '0');
 
 export class PacketCounters {
   private readonly t = new Tables();
+  private readonly hot = new HotTables();
   /** The totals at the previous takeInterval(). */
   private readonly last = new Tables();
   private readonly d = new Decoded();
@@ -123,6 +158,9 @@ export class PacketCounters {
 
   addBatch(buf: Buffer, count: number, linktype: number): void {
     const t = this.t;
+    const h = this.hot;
+    if (h.sinceFold + count > 0xffffffff) h.foldInto(t);
+    h.sinceFold += count;
     const d = this.d;
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const size = buf.length;
@@ -152,19 +190,19 @@ export class PacketCounters {
         t.ignored++;
         continue;
       }
-      t.ether[d.ethertype]!++;
+      h.ether[d.ethertype]!++;
       if (d.ipVersion === 0) continue;
-      t.ipProto[d.ipProto]!++;
+      h.ipProto[d.ipProto]!++;
       if (!d.hasPorts) continue;
       if (d.ipProto === IPPROTO_TCP) {
-        t.tcpAll[d.dport]!++;
-        if (isConnectionAttempt(d.tcpFlags)) t.tcpSyn[d.dport]!++;
+        h.tcpAll[d.dport]!++;
+        if (isConnectionAttempt(d.tcpFlags)) h.tcpSyn[d.dport]!++;
         if (this.onProbe) {
           const kind = tcpProbeKind(d.tcpFlags);
           if (kind) this.emitTcp(buf, dv, kind, start);
         }
       } else {
-        t.udp[d.dport]!++;
+        h.udp[d.dport]!++;
         if (this.onProbe) this.emitUdp(buf, dv, start);
       }
     }
@@ -243,6 +281,7 @@ export class PacketCounters {
 
   private build(base: Tables | null): CounterSnapshot {
     const t = this.t;
+    this.hot.foldInto(t);
     return {
       packets: t.packets - (base?.packets ?? 0),
       malformed: t.malformed - (base?.malformed ?? 0),
