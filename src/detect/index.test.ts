@@ -58,6 +58,14 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
     score: 49,
   };
   ctx.bus.emit(spike);
+  ctx.bus.emit({
+    ts: new Date().toISOString(),
+    sensor: 'test',
+    type: 'block',
+    action: 'dry-run',
+    src: '198.18.0.50',
+    reason: 'scan',
+  });
 
   await det.close(); // closes the open episode
   await sink.close();
@@ -70,12 +78,13 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
     .map((l) => JSON.parse(l) as ScanEvent | SpikeEvent);
   assert.deepEqual(
     lines.map((l) => (l.type === 'scan' ? l.state : l.type)),
-    ['open', 'spike', 'closed'],
+    ['open', 'spike', 'block', 'closed'],
   );
   const open = lines[0] as ScanEvent;
   assert.equal(open.action, 'dry-run');
   assert.equal(open.tool, 'masscan');
-  assert.equal((lines[2] as ScanEvent).id, open.id);
-  assert.equal((lines[2] as ScanEvent).probes, 20);
-  assert.equal((lines[2] as ScanEvent).ports, 20);
+  const closed = lines[3] as ScanEvent;
+  assert.equal(closed.id, open.id);
+  assert.equal(closed.probes, 20);
+  assert.equal(closed.ports, 20);
 });
