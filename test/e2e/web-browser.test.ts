@@ -215,6 +215,19 @@ describe('dashboard in chromium over recorded traffic', { skip }, () => {
     await ctx.close();
   });
 
+  test('the Content-Security-Policy blocks an inline script put into the page', async () => {
+    const { ctx, page } = await open('/', 'csp');
+    const blocked: string[] = [];
+    page.on('console', (m) => blocked.push(m.text()));
+    await page.addScriptTag({ content: 'window.__inline = 1;' }).catch(() => {});
+    assert.equal(await page.evaluate('window.__inline'), undefined);
+    assert.ok(
+      blocked.some((t) => t.includes('Content Security Policy')),
+      `no CSP report: ${blocked.join(' | ')}`,
+    );
+    await ctx.close();
+  });
+
   test('session browser: search, TLS details with a hostile SNI as text', async () => {
     const path = '/sessions?port=8443';
     const { ctx, page, w, shot } = await open(path, 'session-tls');
