@@ -38,7 +38,9 @@ export function withBaseline(points: SeriesPoint[], window: number): (SeriesPoin
 
 /** Tsusen's space-separated daily CSV; a missing port (non-TCP/UDP protocols) is written as "-". */
 export function toTsusenCsv(rows: DailyRow[]): string {
-  const clean = (s: string): string => s.replace(/[\s"',;=+@-]+/g, '_') || '_';
+  // Whitespace would break the columns and a leading = + - @ would make a spreadsheet formula; the values
+  // are addresses and protocol names the sensor wrote, so neither happens unless something is badly wrong.
+  const clean = (s: string): string => s.replace(/\s+/g, '_').replace(/^[=+\-@]/, '_') || '_';
   const lines = [TSUSEN_HEADER];
   for (const r of rows)
     lines.push(
