@@ -10,6 +10,9 @@ import type { StoreComponent } from '../store/index.js';
 import { generateToken, isLoopbackAddress } from './auth.js';
 import { createWebServer } from './server.js';
 
+/** Shorter --http-token values are accepted with a warning. */
+export const MIN_TOKEN_CHARS = 16;
+
 export interface WebDeps {
   store?: StoreComponent;
   metrics: MetricsComponent;
@@ -26,13 +29,16 @@ export async function startWeb(ctx: SensorContext, deps: WebDeps): Promise<WebCo
   const addr = parseHostPort(cfg.http);
   if (!addr) throw new TidewatchError('TW_ERR_HTTP', `bad --http address "${cfg.http}"`);
   const loopback = isLoopbackAddress(addr.host);
-  let token: string | undefined;
-  if (!loopback) {
-    token = cfg.httpToken || generateToken();
-    if (!cfg.httpToken)
-      // Printed once so the operator can log in; set --http-token to keep one across restarts.
-      log.warn({ token }, `dashboard token (generated; set --http-token to choose one): ${token}`);
+  // A token set by the operator is required everywhere (on a shared host, other local users are kept out
+  // too); without one, loopback needs none and any other address gets a generated one.
+  let token: string | undefined = cfg.httpToken || undefined;
+  if (token === undefined && !loopback) {
+    token = generateToken();
+    // Printed once so the operator can log in; set --http-token to keep one across restarts.
+    log.warn({ token }, `dashboard token (generated; set --http-token to choose one): ${token}`);
   }
+  if (cfg.httpToken && cfg.httpToken.length < MIN_TOKEN_CHARS)
+    log.warn(`--http-token is shorter than ${MIN_TOKEN_CHARS} characters: easy to guess`);
   const web = createWebServer({
     host: addr.host,
     port: addr.port,

@@ -89,6 +89,33 @@ describe('dashboard off loopback', { skip }, () => {
     }
   });
 
+  test('an explicit --http-token is required on loopback too', async () => {
+    let sensor: RunningSensor | undefined;
+    try {
+      sensor = await startSensor(bed, [
+        ...BASE_ARGS,
+        '--http',
+        '127.0.0.1:8339',
+        '--http-token',
+        'loopback-token-0123',
+      ]);
+      const get = (args: string[]) =>
+        bed.exec(bed.sensorNs, 'curl', [
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          ...args,
+          'http://127.0.0.1:8339/api/summary',
+        ]);
+      assert.equal((await get([])).stdout, '401');
+      assert.equal((await get(['-H', 'Authorization: Bearer loopback-token-0123'])).stdout, '200');
+    } finally {
+      await sensor?.stop();
+    }
+  });
+
   test('--store off: the API answers 503 with a clear message, /metrics still 200', async () => {
     let sensor: RunningSensor | undefined;
     try {
