@@ -170,7 +170,7 @@ export class Sessions implements SessionHandler, SessionOwner {
 
   private release(s: TcpSession, reason: CloseReason): void {
     const sock = s.app;
-    if (sock.destroyed) return;
+    if (sock.destroyed && s.socket.destroyed) return;
     const tarpit = this.opts.tarpit;
     if (tarpit && (reason === 'cap' || reason === 'timeout') && !this.closed) {
       sock.removeAllListeners('data');
@@ -184,7 +184,11 @@ export class Sessions implements SessionHandler, SessionOwner {
       sock.removeAllListeners('data');
       sock.on('data', noop);
       sock.end();
-      setTimeout(() => sock.destroy(), FIN_GRACE_MS).unref();
+      if (sock !== s.socket) s.socket.end();
+      setTimeout(() => {
+        s.socket.destroy();
+        sock.destroy();
+      }, FIN_GRACE_MS).unref();
       return;
     }
     reset(s.socket, sock);
@@ -223,10 +227,12 @@ function noop(): void {}
 
 /** Closes with RST (no TIME_WAIT left behind, and what scanners expect from a closed port). */
 function reset(raw: Socket, app: Socket = raw): void {
+  // The TCP socket first: destroying a TLSSocket first marks the TCP socket destroyed without closing its
+  // descriptor, and the connection would stay open.
   try {
-    if (app !== raw) app.destroy();
     if (!raw.destroyed) raw.resetAndDestroy();
   } catch {
     raw.destroy();
   }
+  if (app !== raw) app.destroy();
 }
