@@ -119,6 +119,14 @@ export async function startJsonTcp(ctx: SensorContext): Promise<Component> {
     s.setNoDelay(true);
     s.setKeepAlive(true, 30_000);
     s.on('connect', () => {
+      // A collector port in the ephemeral range on this host, nobody listening: the kernel may connect
+      // the socket to itself (TCP simultaneous open). Lines "sent" there would be lost; it also holds the
+      // port the collector wants to bind. Treat it as a refused connection.
+      if (s.localPort === s.remotePort && s.localAddress === s.remoteAddress) {
+        stats.inc('json_tcp_self_connects_total');
+        dropSocket(s, 'connected to itself: no collector listens');
+        return;
+      }
       connected = true;
       backoff = BACKOFF_MIN_MS;
       log.info({ host, port }, 'collector connected');
