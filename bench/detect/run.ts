@@ -28,16 +28,21 @@ const ROUNDS = Number(a.rounds);
 const BATCH = 50_000;
 
 /**
- * The event stream: source j % SOURCES (1M distinct IPv4 addresses from 10.0.0.0/8), three probes per source
- * per pass to rotating ports, masscan-like headers (fingerprinted: the IP ID formula is computed per probe);
- * one source in 1000 is a scanner hitting 40 ports (episodes open and grow).
+ * The event stream: source j % SOURCES (1M distinct IPv4 addresses from 10.0.0.0/8), rotating ports,
+ * masscan-like headers (fingerprinted: the IP ID formula is computed per probe). Every 1000th event comes
+ * from one of 100 scanners (11.0.0.0/24) probing a new port each time, so episodes open and grow.
  */
 function makeProbe(j: number, t: number, ev: ProbeEvent): ProbeEvent {
-  const s = j % SOURCES;
-  const pass = Math.floor(j / SOURCES);
-  const scanner = s % 1000 === 0;
-  ev.src = `10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`;
-  ev.dport = scanner ? (pass * 13 + (j & 63)) & 0xffff : 22 + ((s + pass) % 3) * 1000;
+  if (j % 1000 === 0) {
+    const k = j / 1000;
+    ev.src = `11.0.0.${k % 100}`;
+    ev.dport = Math.floor(k / 100) & 0xffff;
+  } else {
+    const s = j % SOURCES;
+    const pass = Math.floor(j / SOURCES);
+    ev.src = `10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`;
+    ev.dport = 22 + ((s + pass) % 3) * 1000;
+  }
   ev.sport = 40000 + (j & 1023);
   ev.seq = (j * 2654435761) >>> 0;
   ev.ipId = (0xc6120001 ^ ev.dport ^ ev.seq) & 0xffff;

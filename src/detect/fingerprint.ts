@@ -1,7 +1,6 @@
 // Scanner and OS fingerprints from the headers of one connection attempt (docs/fingerprints.md gives every
 // rule with its source). Pure functions over a probe: no state, no allocation for the common no-match case
 // beyond the result array.
-import { isIPv4 } from 'node:net';
 import type { ProbeEvent, Tag } from '../core/events.js';
 
 export type ProbeHeaders = Pick<
@@ -61,7 +60,7 @@ export function fingerprintProbe(p: ProbeHeaders): Tag[] {
   if (p.proto !== 'tcp' || p.window === undefined || p.ttl === undefined) return tags;
   const ittl = initialTtl(p.ttl);
   const opts = p.options ?? [];
-  const dst4 = isIPv4(p.dst) ? ipv4ToUint(p.dst) : -1;
+  const dst4 = ipv4ToUint(p.dst); // -1 for IPv6
   const seq = p.seq;
 
   // masscan: IP ID = (dst IP ^ dst port ^ seq) & 0xffff (templ-pkt.c), window 1024, TTL 255.

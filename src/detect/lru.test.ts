@@ -4,7 +4,7 @@ import { Lru } from './lru.js';
 
 test('evicts the least recently used, get refreshes, peek does not', () => {
   const evicted: string[] = [];
-  const l = new Lru<number>(3, (k) => evicted.push(k));
+  const l = new Lru<number, string>(3, (k) => evicted.push(k));
   l.set('a', 1);
   l.set('b', 2);
   l.set('c', 3);

@@ -9,7 +9,7 @@ import { nowIso } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
 import { EpisodeCounter, fnv1a, packEntry, windowAdd, windowSize } from './distinct.js';
 import { bestTool } from './fingerprint.js';
-import { Lru } from './lru.js';
+import { addrKey, Lru } from './lru.js';
 import { STEALTH_KINDS } from './probe-kind.js';
 import { RateLimiter } from './rate-limit.js';
 import { trwModel, trwStep, type TrwModel } from './trw.js';
@@ -130,7 +130,7 @@ export class ScanDetector {
     this.updateEvery = o.updateEveryMs ?? 60_000;
     this.maxEpisodes = o.maxEpisodes ?? Math.min(c.maxSources, 100_000);
     this.pending = new TrwPending(o.stats);
-    this.sources = new Lru<Source>(c.maxSources, (_addr, src) => {
+    this.sources = new Lru<Source>(c.maxSources, (_key, src) => {
       this.o.stats.inc('detect_sources_evicted_total');
       if (src.episode) this.closeEpisode(src);
     });
@@ -152,7 +152,8 @@ export class ScanDetector {
     }
     const t = p.time;
     const kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
-    let s = this.sources.get(p.src);
+    const key = addrKey(p.src);
+    let s = this.sources.get(key);
     if (s) {
       if (t - s.last > this.o.cfg.scanWindow && !s.episode) {
         // Quiet for a whole window: a new activity starts (the windows expire by themselves).
@@ -170,7 +171,7 @@ export class ScanDetector {
       if (t > s.last) s.last = t;
     } else {
       s = new Source(p.src, t, kind);
-      this.sources.set(p.src, s); // may evict the least recently seen source
+      this.sources.set(key, s); // may evict the least recently seen source
     }
     if (p.kind === 'connect' && p.handshake !== false) s.handshake = true;
 
@@ -220,14 +221,14 @@ export class ScanDetector {
   /** Session events give TRW outcomes (data sent = success) and handshake evidence. */
   onSession(ev: SessionEvent): void {
     if (ev.proto === 'udp') return;
-    const s = this.sources.peek(ev.src);
+    const s = this.sources.peek(addrKey(ev.src));
     if (s) s.handshake = true;
     if (!this.pending.resolve(ev.src, ev.sport)) return;
     if (s) this.outcome(s, ev.bytes > 0, Date.parse(ev.ended) || this.now());
   }
 
   private onHandshake(src: string, sport: number, t: number): void {
-    const s = this.sources.peek(src);
+    const s = this.sources.peek(addrKey(src));
     if (!s) return;
     s.handshake = true;
     this.pending.handshake(src, sport, t);
@@ -249,7 +250,7 @@ export class ScanDetector {
   /** Expires TRW pending probes (failures), sends due updates and closes quiet episodes. */
   sweep(now = this.now()): void {
     for (const [src, success] of this.pending.expire(now)) {
-      const s = this.sources.peek(src);
+      const s = this.sources.peek(addrKey(src));
       if (s && success !== undefined) this.outcome(s, success, now);
     }
     for (const s of this.open) {
@@ -364,7 +365,7 @@ export class ScanDetector {
 
   /** Used by tests: distinct ports/hosts in a source's current window. */
   windowOf(src: string, t: number): { ports: number; hosts: number } | undefined {
-    const s = this.sources.peek(src);
+    const s = this.sources.peek(addrKey(src));
     if (!s) return undefined;
     const sec = Math.floor((t - this.epoch) / 1000);
     return {

@@ -3,7 +3,7 @@
 import type { ProbeEvent, SessionEvent, Tag } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
 import { fingerprintProbe, mergeTags } from './fingerprint.js';
-import { Lru } from './lru.js';
+import { addrKey, flowKey, Lru } from './lru.js';
 
 /** Sources whose tags are remembered at most (least recently tagged evicted). */
 export const MAX_TAGGED_SOURCES = 200_000;
@@ -27,21 +27,22 @@ export class FingerprintMemory {
   observe(p: ProbeEvent): Tag[] {
     const tags = fingerprintProbe(p);
     if (tags.length === 0) return tags;
-    const known = this.bySource.get(p.src);
+    const key = addrKey(p.src);
+    const known = this.bySource.get(key);
     // The common case (the same tool again) keeps the stored array: no allocation per probe.
     if (!known || tags.some((t) => !known.some((k) => k.name === t.name && k.confidence >= t.confidence)))
-      this.bySource.set(p.src, mergeTags(known, tags));
-    this.byFlow.set(`${p.src}|${p.sport}`, tags);
+      this.bySource.set(key, mergeTags(known, tags));
+    this.byFlow.set(flowKey(p.src, p.sport), tags);
     return tags;
   }
 
   forSource(src: string): Tag[] | undefined {
-    return this.bySource.peek(src);
+    return this.bySource.peek(addrKey(src));
   }
 
   /** Tags of one connection: its own SYN's first, else what its source sent lately. */
   forSession(src: string, sport: number): Tag[] | undefined {
-    return this.byFlow.peek(`${src}|${sport}`) ?? this.bySource.peek(src);
+    return this.byFlow.peek(flowKey(src, sport)) ?? this.bySource.peek(addrKey(src));
   }
 
   /** Adds tags to a session event in place (before the sinks see it). */

@@ -1,9 +1,10 @@
-// TCP connection attempts waiting for their TRW outcome, keyed by "src|sport" in one bounded Map whose
+// TCP connection attempts waiting for their TRW outcome, keyed by src:sport (flowKey) in one bounded Map whose
 // insertion order is deadline order (a re-armed entry is re-inserted), so expiry only looks at the head.
 // Outcomes (docs/detection.md): a session that sent data = success; a session without data = failure;
 // a SYN never followed by a handshake within SYN_GRACE_MS = failure; a handshake whose session is still
 // open after HANDSHAKE_GRACE_MS = no outcome (a long session is no evidence either way).
 import type { Stats } from '../core/stats.js';
+import { flowKey, type Key } from './lru.js';
 
 export const SYN_GRACE_MS = 10_000;
 export const HANDSHAKE_GRACE_MS = 30_000;
@@ -13,10 +14,11 @@ export const PENDING_CAP = 200_000;
 interface Entry {
   deadline: number;
   handshake: boolean;
+  src: string;
 }
 
 export class TrwPending {
-  private readonly map = new Map<string, Entry>();
+  private readonly map = new Map<Key, Entry>();
 
   constructor(
     private readonly stats: Stats,
@@ -32,24 +34,24 @@ export class TrwPending {
       this.stats.inc('trw_pending_dropped_total');
       return false;
     }
-    const key = `${src}|${sport}`;
+    const key = flowKey(src, sport);
     if (this.map.has(key)) return true; // a retransmitted SYN is the same attempt
-    this.map.set(key, { deadline: t + (handshake ? HANDSHAKE_GRACE_MS : SYN_GRACE_MS), handshake });
+    this.map.set(key, { deadline: t + (handshake ? HANDSHAKE_GRACE_MS : SYN_GRACE_MS), handshake, src });
     return true;
   }
 
   /** The listener completed the handshake of a pending SYN: wait longer for its session. */
   handshake(src: string, sport: number, t: number): void {
-    const key = `${src}|${sport}`;
+    const key = flowKey(src, sport);
     const e = this.map.get(key);
     if (!e || e.handshake) return;
     this.map.delete(key);
-    this.map.set(key, { deadline: t + HANDSHAKE_GRACE_MS, handshake: true });
+    this.map.set(key, { deadline: t + HANDSHAKE_GRACE_MS, handshake: true, src });
   }
 
   /** A session ended: true when it answers a pending attempt (its outcome is then the session's). */
   resolve(src: string, sport: number): boolean {
-    return this.map.delete(`${src}|${sport}`);
+    return this.map.delete(flowKey(src, sport));
   }
 
   /** Expired attempts as [src, outcome]: false = failure, undefined = no outcome. */
@@ -57,7 +59,7 @@ export class TrwPending {
     for (const [key, e] of this.map) {
       if (e.deadline > now) return;
       this.map.delete(key);
-      yield [key.slice(0, key.lastIndexOf('|')), e.handshake ? undefined : false];
+      yield [e.src, e.handshake ? undefined : false];
     }
   }
 }
