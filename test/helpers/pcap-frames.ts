@@ -2,10 +2,17 @@
 // field, with overrides to make each length lie. Also builds batch buffers in the capture batch contract.
 import { parseAddress } from '../../src/capture/addresses.js';
 
+const parsed = new Map<string, Buffer>();
+/** Address bytes, memoized (the generator writes millions of packets from a few thousand addresses). */
 const addr = (a: string, len: 4 | 16): Buffer => {
-  const b = parseAddress(a);
-  if (!b || b.length !== len) throw new Error(`not an IPv${len === 4 ? 4 : 6} address: ${a}`);
-  return Buffer.from(b);
+  let b = parsed.get(a);
+  if (!b) {
+    const p = parseAddress(a);
+    if (!p || p.length !== len) throw new Error(`not an IPv${len === 4 ? 4 : 6} address: ${a}`);
+    b = Buffer.from(p);
+    if (parsed.size < 100_000) parsed.set(a, b);
+  }
+  return b;
 };
 
 export interface Ipv4Opts {
@@ -132,12 +139,14 @@ export function icmp(o: { type: number; code?: number; payload?: Buffer }): Buff
 
 export const MAC_SENSOR = '020000000001';
 export const MAC_SCANNER = '020000000002';
+const SENSOR_MAC = Buffer.from(MAC_SENSOR, 'hex');
+const SCANNER_MAC = Buffer.from(MAC_SCANNER, 'hex');
 
 /** Ethernet II; `vlans` lists the TPIDs outside in (0x8100 for 802.1Q, 0x88a8 then 0x8100 for QinQ). */
 export function ether(type: number, payload: Buffer, vlans: number[] = []): Buffer {
   const h = Buffer.alloc(14 + vlans.length * 4);
-  Buffer.from(MAC_SENSOR, 'hex').copy(h, 0);
-  Buffer.from(MAC_SCANNER, 'hex').copy(h, 6);
+  SENSOR_MAC.copy(h, 0);
+  SCANNER_MAC.copy(h, 6);
   let o = 12;
   vlans.forEach((tpid, i) => {
     h.writeUInt16BE(tpid, o);
