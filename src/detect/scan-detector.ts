@@ -13,7 +13,7 @@ import { addrKey, Lru } from './lru.js';
 import { STEALTH_KINDS } from './probe-kind.js';
 import { RateLimiter } from './rate-limit.js';
 import { trwModel, trwStep, type TrwModel } from './trw.js';
-import { TrwPending } from './trw-pending.js';
+import { PENDING_CAP, TrwPending } from './trw-pending.js';
 
 export type ScanConfig = Pick<
   Config,
@@ -129,7 +129,7 @@ export class ScanDetector {
     this.hostCap = Math.max(c.scanHosts, c.scanBlockHosts);
     this.updateEvery = o.updateEveryMs ?? 60_000;
     this.maxEpisodes = o.maxEpisodes ?? Math.min(c.maxSources, 100_000);
-    this.pending = new TrwPending(o.stats);
+    this.pending = new TrwPending(o.stats, Math.min(PENDING_CAP, c.maxSources));
     this.sources = new Lru<Source>(c.maxSources, (_key, src) => {
       this.o.stats.inc('detect_sources_evicted_total');
       if (src.episode) this.closeEpisode(src);
@@ -352,7 +352,7 @@ export class ScanDetector {
     };
     const tool = bestTool(tags);
     if (tool) ev.tool = tool;
-    if (tags?.length) ev.tags = tags;
+    if (tags?.length) ev.tags = tags.map((t) => ({ ...t })); // the memory's lists are shared and frozen
     this.o.emit(ev);
   }
 

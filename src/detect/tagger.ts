@@ -10,6 +10,23 @@ export const MAX_TAGGED_SOURCES = 200_000;
 /** src:sport pairs remembered at most: only needs to outlive one session. */
 export const MAX_TAGGED_FLOWS = 65_536;
 
+/**
+ * Tag lists are few and repeat (one per rule outcome): they are interned, so 200,000 remembered sources
+ * share a handful of frozen arrays instead of holding one each (~150 bytes saved per entry).
+ */
+const MAX_INTERNED = 4096;
+const interned = new Map<string, readonly Tag[]>();
+function intern(tags: Tag[]): Tag[] {
+  let key = '';
+  for (const t of tags) key += `${t.name}:${t.confidence};`;
+  const known = interned.get(key);
+  if (known) return known as Tag[];
+  if (interned.size >= MAX_INTERNED) return tags;
+  const frozen = Object.freeze(tags.map((t) => Object.freeze({ ...t })));
+  interned.set(key, frozen);
+  return frozen as Tag[];
+}
+
 export class FingerprintMemory {
   private readonly bySource: Lru<Tag[]>;
   private readonly byFlow: Lru<Tag[]>;
@@ -25,13 +42,14 @@ export class FingerprintMemory {
 
   /** Fingerprints a capture probe and remembers its tags; returns them. */
   observe(p: ProbeEvent): Tag[] {
-    const tags = fingerprintProbe(p);
-    if (tags.length === 0) return tags;
+    const found = fingerprintProbe(p);
+    if (found.length === 0) return found;
+    const tags = intern(found);
     const key = addrKey(p.src);
     const known = this.bySource.get(key);
     // The common case (the same tool again) keeps the stored array: no allocation per probe.
     if (!known || tags.some((t) => !known.some((k) => k.name === t.name && k.confidence >= t.confidence)))
-      this.bySource.set(key, mergeTags(known, tags));
+      this.bySource.set(key, intern(mergeTags(known, tags)));
     this.byFlow.set(flowKey(p.src, p.sport), tags);
     return tags;
   }
@@ -48,6 +66,6 @@ export class FingerprintMemory {
   /** Adds tags to a session event in place (before the sinks see it). */
   tagSession(ev: SessionEvent): void {
     const tags = this.forSession(ev.src, ev.sport);
-    if (tags?.length) ev.tags = mergeTags(ev.tags, tags);
+    if (tags?.length) ev.tags = mergeTags(ev.tags, tags).map((t) => ({ ...t })); // sinks get their own copies
   }
 }
