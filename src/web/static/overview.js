@@ -99,7 +99,7 @@
           { label: 'country', get: (c) => c.cc || '??' },
           { label: 'count', num: true, get: (c) => num(c.count) },
         ],
-        s.top_countries,
+        s.top_countries.slice(0, 8),
         { empty: 'no GeoIP data' },
       ),
     );
@@ -111,7 +111,7 @@
           { label: 'organisation', get: (a) => a.org || '–' },
           { label: 'count', num: true, get: (a) => num(a.count) },
         ],
-        s.top_asns,
+        s.top_asns.slice(0, 8),
         { empty: 'no ASN data' },
       ),
     );
