@@ -214,3 +214,16 @@ test('per-port counters never wrap: the Uint32 tables fold into the totals befor
   c.addBatch(batch([synFrom('198.18.0.2')]), 1, 1);
   assert.equal(c.snapshot().tcp.syn['80'], 0xffffffff + 1);
 });
+
+test('a throwing probe subscriber never aborts the batch', () => {
+  const c = new PacketCounters({
+    excludePrivate: false,
+    onlyDst: [],
+    onProbe: () => {
+      throw new Error('subscriber bug');
+    },
+  });
+  const f = synFrom('198.18.0.2');
+  c.addBatch(batch([f, f, f]), 3, 1);
+  assert.deepEqual([c.snapshot().tcp.syn['80'], c.probeErrors], [3, 3]);
+});

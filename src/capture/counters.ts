@@ -144,6 +144,8 @@ export class PacketCounters {
   private readonly excludePrivate: boolean;
   private readonly onProbe: ((p: ProbeEvent) => void) | undefined;
   private readonly v4Text = new Map<number, string>();
+  /** Probe events whose subscriber threw. */
+  probeErrors = 0;
 
   constructor(opts: PacketCountersOptions) {
     this.excludePrivate = opts.excludePrivate;
@@ -272,11 +274,20 @@ export class PacketCounters {
     p.options = o.kinds;
     if (o.mss !== undefined) p.mss = o.mss;
     if (o.wscale !== undefined) p.wscale = o.wscale;
-    this.onProbe!(p);
+    this.deliver(p);
   }
 
   private emitUdp(buf: Buffer, dv: DataView, start: number): void {
-    this.onProbe!(this.probeBase(buf, dv, start, 'udp', 'udp'));
+    this.deliver(this.probeBase(buf, dv, start, 'udp', 'udp'));
+  }
+
+  /** A throwing subscriber must not abort the batch half-counted: counted, and the loop goes on. */
+  private deliver(p: ProbeEvent): void {
+    try {
+      this.onProbe!(p);
+    } catch {
+      this.probeErrors++;
+    }
   }
 
   private build(base: Tables | null): CounterSnapshot {
