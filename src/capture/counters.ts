@@ -19,7 +19,8 @@ import {
 } from './decode/index.js';
 
 export const RECORD_HEADER_BYTES = 16;
-export const align8 = (n: number): number => (n + 7) & ~7;
+/** Rounds up to a multiple of 8; exact for any safe integer (no 32-bit wrap of `& ~7` on large buffers). */
+export const align8 = (n: number): number => n + ((8 - (n & 7)) & 7);
 
 export interface CounterSnapshot {
   /** Every frame handed in: counted + ignored + malformed. */
