@@ -167,6 +167,26 @@ test('capture on: listener connects relabel SYNs as connect and are not counted 
   assert.equal(events[0]!.handshake_completed, true);
 });
 
+test('capture on: a listener connect delivered before its SYN makes that SYN a connect', () => {
+  const { det, events } = makeDetector();
+  for (let p = 1; p <= 15; p++) {
+    det.onProbe(
+      probe(A, S, p, T0 + p * 10, 'connect', { sport: 40000 + p, via: 'listener', handshake: true }),
+    );
+    det.onProbe(probe(A, S, p, T0 + p * 10 + 5, 'syn', { sport: 40000 + p }));
+  }
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.probe, 'connect');
+  assert.equal(events[0]!.probes, 15);
+  assert.equal(events[0]!.handshake_completed, true);
+  // A SYN scan from the same host afterwards (other source ports) stays syn.
+  const { det: d2, events: e2 } = makeDetector();
+  d2.onProbe(probe(A, S, 1, T0, 'connect', { sport: 1, via: 'listener', handshake: true }));
+  for (let p = 1; p <= 15; p++) d2.onProbe(probe(A, S, p, T0 + p, 'syn', { sport: 50000 }));
+  assert.equal(e2[0]!.probe, 'syn');
+  assert.equal(e2[0]!.handshake_completed, true);
+});
+
 test('capture off: listener probes are counted', () => {
   const { det, events } = makeDetector({}, { countVia: 'listener' });
   for (let p = 1; p <= 15; p++)

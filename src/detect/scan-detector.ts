@@ -9,11 +9,11 @@ import { nowIso } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
 import { EpisodeCounter, fnv1a, packEntry, windowAdd, windowSize } from './distinct.js';
 import { bestTool } from './fingerprint.js';
-import { addrKey, Lru } from './lru.js';
+import { addrKey, flowKey, Lru, type Key } from './lru.js';
 import { STEALTH_KINDS } from './probe-kind.js';
 import { RateLimiter } from './rate-limit.js';
 import { trwModel, trwStep, type TrwModel } from './trw.js';
-import { PENDING_CAP, TrwPending } from './trw-pending.js';
+import { HANDSHAKE_GRACE_MS, PENDING_CAP, TrwPending } from './trw-pending.js';
 
 export type ScanConfig = Pick<
   Config,
@@ -103,6 +103,10 @@ export class ScanDetector {
   private readonly sources: Lru<Source>;
   private readonly open = new Set<Source>();
   private readonly pending: TrwPending;
+  /** Listener handshakes whose SYN capture has not delivered yet (src:sport → time), bounded. */
+  private readonly handshakes = new Lru<number, Key>(65_536);
+  /** Sources that completed a handshake before capture showed them (handshake_completed for new sources). */
+  private readonly handshakeSources = new Lru<true, Key>(65_536);
   private readonly trw: TrwModel;
   private readonly limiter: RateLimiter;
   private readonly now: () => number;
@@ -151,7 +155,18 @@ export class ScanDetector {
       return;
     }
     const t = p.time;
-    const kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
+    let kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
+    let handshake = p.kind === 'connect' && p.handshake !== false;
+    if (kind === SYN && this.handshakes.size > 0) {
+      // The listener already completed this connection's handshake: a connect, not a SYN probe.
+      const fk = flowKey(p.src, p.sport);
+      const ht = this.handshakes.peek(fk);
+      if (ht !== undefined && Math.abs(p.time - ht) <= HANDSHAKE_GRACE_MS) {
+        this.handshakes.delete(fk);
+        kind = CONNECT;
+        handshake = true;
+      }
+    }
     const key = addrKey(p.src);
     let s = this.sources.get(key);
     if (s) {
@@ -171,9 +186,10 @@ export class ScanDetector {
       if (t > s.last) s.last = t;
     } else {
       s = new Source(p.src, t, kind);
+      if (this.handshakeSources.size > 0 && this.handshakeSources.delete(key)) s.handshake = true;
       this.sources.set(key, s); // may evict the least recently seen source
     }
-    if (p.kind === 'connect' && p.handshake !== false) s.handshake = true;
+    if (handshake) s.handshake = true;
 
     const sec = Math.floor((t - this.epoch) / 1000);
     const port = p.proto === 'udp' ? p.dport + 65536 : p.dport;
@@ -202,7 +218,7 @@ export class ScanDetector {
     if (pw.isNew || hw.isNew) {
       if (STEALTH_KINDS.has(p.kind)) this.outcome(s, false, t);
       else if (p.proto === 'tcp') {
-        this.pending.add(p.src, p.sport, t, p.kind === 'connect');
+        this.pending.add(p.src, p.sport, t, handshake);
       }
     }
 
@@ -229,9 +245,14 @@ export class ScanDetector {
 
   private onHandshake(src: string, sport: number, t: number): void {
     const s = this.sources.peek(addrKey(src));
-    if (!s) return;
-    s.handshake = true;
-    this.pending.handshake(src, sport, t);
+    if (s) s.handshake = true;
+    else this.handshakeSources.set(addrKey(src), true);
+    // Capture delivers in batches, so the listener's accept often comes before capture's SYN: remember
+    // the handshake for that SYN. When the SYN came first, relabel it now.
+    if (!s || !this.pending.handshake(src, sport, t)) {
+      this.handshakes.set(flowKey(src, sport), t);
+      return;
+    }
     // The SYN capture counted was a connect() scan's: relabel one SYN as a connect.
     if (s.kinds) {
       if (s.kinds[SYN]! > 0) {

@@ -40,13 +40,14 @@ export class TrwPending {
     return true;
   }
 
-  /** The listener completed the handshake of a pending SYN: wait longer for its session. */
-  handshake(src: string, sport: number, t: number): void {
+  /** The listener completed the handshake of a pending SYN: wait longer for its session. True if found. */
+  handshake(src: string, sport: number, t: number): boolean {
     const key = flowKey(src, sport);
     const e = this.map.get(key);
-    if (!e || e.handshake) return;
+    if (!e || e.handshake) return false;
     this.map.delete(key);
     this.map.set(key, { deadline: t + HANDSHAKE_GRACE_MS, handshake: true, src });
+    return true;
   }
 
   /** A session ended: true when it answers a pending attempt (its outcome is then the session's). */
