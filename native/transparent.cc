@@ -159,6 +159,15 @@ Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// setBacklog(fd, backlog): listen() again on a listening socket only changes its backlog. Needed because
+// net.Server.listen({fd}) calls listen(fd, 511) and ignores a backlog given with an fd.
+Napi::Value SetBacklog(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int backlog = info[1].As<Napi::Number>().Int32Value();
+  if (listen(fd, backlog) != 0) return ThrowErrno(info.Env(), "listen", errno);
+  return info.Env().Undefined();
+}
+
 // closeFd(fd): for fds that were never handed to Node (error paths, UDP fds after the receiver stopped).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -346,6 +355,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpListen", Napi::Function::New(env, TcpListen));
   exports.Set("udpSocket", Napi::Function::New(env, UdpSocket));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("setBacklog", Napi::Function::New(env, SetBacklog));
   exports.Set("UdpReceiver", UdpReceiver::Define(env));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
   return exports;

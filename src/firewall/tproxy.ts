@@ -209,8 +209,12 @@ export function renderRuleset(plan: TproxyPlan): string {
     );
   else rule('iifname "lo" return comment "tidewatch: never loopback"');
   rule('meta pkttype != host return comment "tidewatch: no broadcast or multicast"');
-  // Established and related flows (the host's own outgoing connections, flows open before start).
-  rule('ct state established,related return comment "tidewatch: established flows"');
+  // Replies of flows this host started (its own outgoing connections, DNS lookups...). Not `ct state
+  // established`: after a shed or reset session conntrack can keep a stale ESTABLISHED entry for minutes,
+  // and a scanner reusing that source port would then be routed past the sensor and silently dropped.
+  // Flows open before start towards local services are left alone by the port exclusions and by TPROXY
+  // itself (an established non-transparent socket makes the tproxy rule not match).
+  rule('ct direction reply return comment "tidewatch: replies to flows this host started"');
   rule('tcp dport @tcp_excluded return comment "tidewatch: local services, ssh, --exclude-ports, --http"');
   rule('udp dport @udp_excluded return comment "tidewatch: local services, ssh, --exclude-ports"');
   const tproxy = (fam: Family, dst: string[] | null, proto: 'tcp' | 'udp'): void => {

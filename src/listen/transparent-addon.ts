@@ -21,6 +21,7 @@ interface NativeAddon {
   tcpListen(family: number, address: string, port: number, backlog: number): number;
   udpSocket(family: number, address: string, port: number, rcvbuf: number): number;
   closeFd(fd: number): void;
+  setBacklog(fd: number, backlog: number): void;
   UdpReceiver: new (
     fd: number,
     buf: Buffer,
@@ -110,6 +111,13 @@ export function transparentUdpSocket(
     if (err instanceof TidewatchError) throw err;
     throw sockError('UDP', family, port, err);
   }
+}
+
+/** Sets the backlog of a listening socket (net.Server.listen({fd}) resets it to 511). */
+export function setBacklog(fd: number, backlog: number): void {
+  if (!Number.isInteger(fd) || fd < 0 || !Number.isInteger(backlog) || backlog < 1 || backlog > 65535)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid fd ${fd} or backlog ${backlog}`);
+  addon().setBacklog(fd, backlog);
 }
 
 export function closeFd(fd: number): void {

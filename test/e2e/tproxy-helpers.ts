@@ -39,7 +39,7 @@ export function leftovers(s: { tables: string; rules: string; routes: string }):
 
 /** TCP exchange from the scanner: sends `data`, returns what came back (nc closes after its input). */
 export async function ncTcp(bed: Testbed, host: string, port: number, data: string): Promise<string> {
-  const r = await bed.exec(bed.scannerNs, 'nc', ['-w', '3', '-q', '1', host, String(port)], {
+  const r = await bed.exec(bed.scannerNs, 'nc', ['-w', '3', '-q', '2', host, String(port)], {
     input: data,
     timeoutMs: 10_000,
   });
@@ -51,4 +51,15 @@ export async function ncUdp(bed: Testbed, host: string, port: number, data: stri
     input: data,
     timeoutMs: 10_000,
   });
+}
+
+/**
+ * A real local TCP service in the sensor namespace (answers `reply` at once and closes), started before or
+ * while tidewatch runs. Node instead of socat+sh: no fork per connection, so it answers fast under load.
+ */
+export function startService(bed: Testbed, port: number, reply: string): void {
+  bed.spawn(bed.sensorNs, process.execPath, [
+    '-e',
+    `require('net').createServer((s)=>{s.on('error',()=>{});s.end(${JSON.stringify(reply)})}).listen(${port},'::')`,
+  ]);
 }

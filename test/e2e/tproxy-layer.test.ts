@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, REPO } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
-import { addDecoyRoutes, firewallState, leftovers, ncTcp, ncUdp } from './tproxy-helpers.js';
+import { addDecoyRoutes, firewallState, leftovers, ncTcp, ncUdp, startService } from './tproxy-helpers.js';
 
 const HARNESS = join(REPO, 'dist/test/e2e/tproxy-harness.js');
 
@@ -63,10 +63,7 @@ test(
     try {
       await addDecoyRoutes(bed);
       // Real services started before tidewatch: a TCP echo-ish banner on 7777 and a UDP receiver on 7778.
-      const tcpSvc = bed.spawn(bed.sensorNs, 'socat', [
-        'TCP-LISTEN:7777,reuseaddr,fork',
-        'SYSTEM:echo real-service',
-      ]);
+      startService(bed, 7777, 'real-service\n');
       const udpSvc = bed.spawn(bed.sensorNs, 'socat', ['-u', 'UDP-RECV:7778', 'STDOUT']);
       let udpSvcOut = '';
       udpSvc.stdout!.on('data', (d: Buffer) => (udpSvcOut += d.toString()));
@@ -140,12 +137,29 @@ test(
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(recs.filter((r) => [7777, 7778, 9999].includes(r.dport ?? 0)).length, 0);
 
+      // The sensor host's own outgoing traffic still works: a TCP connection and a UDP query from an
+      // unconnected socket (as resolvers do) get their answers, none of which is taken.
+      bed.spawn(bed.scannerNs, process.execPath, [
+        '-e',
+        "require('net').createServer((s)=>s.end('tcp-answer')).listen(8081);" +
+          "const u=require('dgram').createSocket('udp4');u.on('message',(m,r)=>u.send('udp-answer',r.port,r.address));u.bind(5353)",
+      ]);
+      await new Promise((r) => setTimeout(r, 500));
+      const outgoing = await bed.exec(bed.sensorNs, process.execPath, [
+        '-e',
+        `const c=require('net').connect(8081,'${bed.scannerIp}');let t='';c.on('data',(d)=>t+=d);` +
+          "c.on('end',()=>{const u=require('dgram').createSocket('udp4');" +
+          `u.on('message',(m)=>{console.log(t+' '+m);process.exit(0)});u.send('q',5353,'${bed.scannerIp}')});` +
+          'setTimeout(()=>process.exit(3),5000)',
+      ]);
+      assert.equal(outgoing.stdout.trim(), 'tcp-answer udp-answer', outgoing.stderr);
+      assert.ok(!recs.some((r) => r.dport === 5353 || r.sport === 5353 || r.sport === 8081));
+
       const during = await firewallState(bed);
       assert.equal(leftovers(during).length, 3, 'table, rules and routes are installed while running');
       proc.kill('SIGTERM');
       assert.equal(await exited(proc), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
-      tcpSvc.kill();
     } finally {
       await bed.destroy();
     }
@@ -191,7 +205,7 @@ test(
       assert.ok(second.recs.some((r) => r.dst === '198.18.1.200' && r.dport === 80));
       assert.ok(!second.recs.some((r) => r.data === b64('not-taken')));
       // A service started while tidewatch runs gets its port back within a re-scan (5 s).
-      bed.spawn(bed.sensorNs, 'socat', ['TCP6-LISTEN:7790,reuseaddr,fork', 'SYSTEM:echo late-service']);
+      startService(bed, 7790, 'late-service\n');
       const late = await eventually(
         async () => (await ncTcp(bed, bed.sensorIp6, 7790, 'late?')) === 'late-service\n',
         12_000,
@@ -229,6 +243,49 @@ test(
       assert.ok(named.recs.some((r) => r.dst === '198.18.1.5' && r.data === b64('decoy')));
       named.proc.kill('SIGTERM');
       assert.equal(await exited(named.proc), 0);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
+
+test(
+  'tproxy layer: out of file descriptors it sheds, keeps running and accepts again',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      const proc = bed.spawn(bed.sensorNs, 'prlimit', [
+        '--nofile=256:256',
+        process.execPath,
+        HARNESS,
+        '--tproxy-port',
+        '39999',
+      ]);
+      const recs: Rec[] = [];
+      let buf = '';
+      proc.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          recs.push(JSON.parse(buf.slice(0, i)) as Rec);
+          buf = buf.slice(i + 1);
+        }
+      });
+      assert.ok(await eventually(() => recs.some((r) => r.ready), 15_000), 'harness ready');
+      // 400 connections held open against 256 descriptors (the harness keeps each for 3 s).
+      await bed.exec(bed.scannerNs, process.execPath, [
+        '-e',
+        `const net=require('net');for(let i=0;i<400;i++){const s=net.connect(8000+i,'${bed.sensorIp}',()=>s.write('x'));s.on('error',()=>{})}` +
+          'setTimeout(()=>process.exit(0),4000)',
+      ]);
+      const held = recs.filter((r) => r.proto === 'tcp').length;
+      assert.ok(held > 100 && held < 400, `recorded ${held} of 400`);
+      assert.equal(proc.exitCode, null, 'still running');
+      assert.equal(await ncTcp(bed, bed.sensorIp, 9999, 'after'), 'ok\n');
+      proc.kill('SIGTERM');
+      assert.equal(await exited(proc), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
     } finally {
       await bed.destroy();

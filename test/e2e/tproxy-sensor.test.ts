@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
 import { createTestbed, isRoot } from '../helpers/testbed.js';
 import * as sc from './listener-scenarios.js';
-import { addDecoyRoutes, firewallState, leftovers, ncTcp } from './tproxy-helpers.js';
+import { addDecoyRoutes, firewallState, leftovers, ncTcp, startService } from './tproxy-helpers.js';
 
 const skip = isRoot() ? false : 'needs root (network namespaces, nftables)';
 const ARGS = [
@@ -30,7 +30,7 @@ test(
     try {
       await addDecoyRoutes(bed);
       // A real service started before tidewatch.
-      bed.spawn(bed.sensorNs, 'socat', ['TCP-LISTEN:7777,reuseaddr,fork', 'SYSTEM:echo real-service']);
+      startService(bed, 7777, 'real-service\n');
       await eventually(
         async () => (await bed.exec(bed.sensorNs, 'ss', ['-Hltn'])).stdout.includes(':7777'),
         5000,
