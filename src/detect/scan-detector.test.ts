@@ -187,6 +187,15 @@ test('capture on: a listener connect delivered before its SYN makes that SYN a c
   assert.equal(e2[0]!.handshake_completed, true);
 });
 
+test('capture on: SYNs to closed ports plus handshakes on open ones are a connect() scan', () => {
+  const { det, events } = makeDetector();
+  for (let p = 1; p <= 15; p++) {
+    det.onProbe(probe(A, S, p, T0 + p * 10, 'syn', { sport: 40000 + p }));
+    if (p === 3) det.onProbe(probe(A, S, p, T0 + p * 10 + 1, 'connect', { sport: 40003, via: 'listener' }));
+  }
+  assert.equal(events[0]!.probe, 'connect');
+});
+
 test('capture off: listener probes are counted', () => {
   const { det, events } = makeDetector({}, { countVia: 'listener' });
   for (let p = 1; p <= 15; p++)

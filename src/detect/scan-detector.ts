@@ -377,10 +377,16 @@ export class ScanDetector {
     this.o.emit(ev);
   }
 
+  /**
+   * The most frequent kind, except that SYNs plus completed handshakes are a connect() scan: the ports
+   * that answered completed the handshake, the closed ones saw only the kernel's SYN (a SYN scanner never
+   * completes one).
+   */
   private dominantKind(s: Source): ProbeKind {
     if (!s.kinds) return KINDS[s.kind0]!;
     let best = 0;
     for (let i = 1; i < KINDS.length; i++) if (s.kinds[i]! > s.kinds[best]!) best = i;
+    if (best === SYN && s.kinds[CONNECT]! > 0) best = CONNECT;
     return KINDS[best]!;
   }
 
