@@ -6,9 +6,8 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason, SessionEvent } from '../core/events.js';
-import { nowIso } from '../core/events.js';
 import { readFdLimit } from './fd-limit.js';
-import { TcpSession, plainAddress, type SessionOwner } from './tcp-session.js';
+import { TcpSession, iso, plainAddress, type SessionOwner } from './tcp-session.js';
 import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
 
 export interface SessionsOptions {
@@ -78,10 +77,12 @@ export class Sessions implements SessionHandler, SessionOwner {
   }
 
   acceptTcp(socket: Socket, orig: OrigDst): void {
-    socket.on('error', noop); // an error before or after our handlers must never crash the process
     const src = plainAddress(socket.remoteAddress);
     const sport = socket.remotePort ?? 0;
-    if (!src || this.closed) return void socket.destroy();
+    if (!src || this.closed) {
+      socket.on('error', noop);
+      return void socket.destroy();
+    }
     const dst = plainAddress(orig.dst);
     if (this.ctx.bus.hasListeners('probe'))
       this.ctx.bus.emit({
@@ -110,6 +111,7 @@ export class Sessions implements SessionHandler, SessionOwner {
           'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
         );
       }
+      socket.on('error', noop); // an RST racing ours must not crash the process
       return reset(socket);
     }
     this.ctx.stats.inc('listener_sessions_total');
@@ -133,7 +135,7 @@ export class Sessions implements SessionHandler, SessionOwner {
         dport: d.dport,
       });
     const keep = d.data.length > this.bufsize ? d.data.subarray(0, this.bufsize) : d.data;
-    const ts = nowIso(d.time);
+    const ts = iso(d.time);
     const truncated = d.bytes > keep.length;
     this.ctx.stats.inc('listener_datagrams_total');
     const ev: SessionEvent = {
@@ -161,6 +163,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (s.done) return;
     s.done = true;
     this.open.delete(s);
+    s.detach();
     try {
       this.ctx.bus.emit(s.toEvent(this.ctx.cfg.sensor, reason));
     } finally {
@@ -178,6 +181,9 @@ export class Sessions implements SessionHandler, SessionOwner {
       sock.removeAllListeners('close');
       if (tarpit.hold(sock)) return;
     }
+    // Our handlers are detached from the session; keep one that swallows late errors (RST after close).
+    s.socket.on('error', noop);
+    if (sock !== s.socket) sock.on('error', noop);
     if (this.ctx.cfg.fin && reason !== 'shutdown' && reason !== 'error' && reason !== 'rst') {
       // FIN: keep reading (and dropping) so unread bytes do not turn the close into an RST, and give the
       // client a moment to answer with its own FIN.

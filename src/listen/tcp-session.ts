@@ -6,6 +6,17 @@ import { isIPv4, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { CloseReason, SessionEvent, TlsInfo } from '../core/events.js';
 import { nowIso } from '../core/events.js';
+
+/** RFC 3339 time of a ms timestamp, reusing the last string: sessions ending together share it. */
+let lastMs = -1;
+let lastIso = '';
+export function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = nowIso(ms);
+  }
+  return lastIso;
+}
 import { ClientHelloReader, sniffTls, type ClientHello } from './tls/client-hello.js';
 import { ja3, ja4, tlsVersionName } from './tls/fingerprint.js';
 
@@ -24,6 +35,30 @@ export function plainAddress(a: string | undefined): string {
 
 type Phase = 'sniff' | 'hello' | 'tls' | 'plain';
 
+/** The session a socket belongs to: shared handlers below find it here instead of a closure per socket. */
+const SESSION = Symbol('tidewatch.session');
+type Owned = Socket & { [SESSION]?: TcpSession };
+
+// One set of handler functions for all sockets (`this` is the socket): idle connections stay cheap.
+function onRawData(this: Owned, d: Buffer): void {
+  this[SESSION]?.onRaw(d);
+}
+function onAppData(this: Owned, d: Buffer): void {
+  this[SESSION]?.onApp(d);
+}
+function onEnd(this: Owned): void {
+  const s = this[SESSION];
+  if (s) s.owner.ended(s, 'fin');
+}
+function onError(this: Owned, err: NodeJS.ErrnoException): void {
+  const s = this[SESSION];
+  if (s) s.owner.ended(s, err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'rst' : 'error');
+}
+function onClose(this: Owned): void {
+  const s = this[SESSION];
+  if (s) s.owner.ended(s, 'error');
+}
+
 export class TcpSession {
   readonly started = Date.now();
   /** Last time bytes came in (idle timeout). */
@@ -32,20 +67,21 @@ export class TcpSession {
   bytes = 0;
   kept = 0;
   done = false;
-  readonly times: number[] = [];
-  readonly chunks: Buffer[] = [];
+  /** Kept reads and their times (allocated at the first read: most idle probes never send). */
+  times: number[] | undefined;
+  chunks: Buffer[] | undefined;
   /** The socket that carries application data: the TCP socket, or the TLSSocket over it. */
   app: Socket;
   private phase: Phase;
   /** Raw bytes held while deciding between TLS and plain (bounded by the ClientHello reader's cap). */
-  private head: Buffer[] = [];
-  private headTimes: number[] = [];
+  private head: Buffer[] | undefined;
+  private headTimes: number[] | undefined;
   private hello: ClientHelloReader | undefined;
   private ch: ClientHello | undefined;
   private tlsVersion: string | undefined;
 
   constructor(
-    private readonly owner: SessionOwner,
+    readonly owner: SessionOwner,
     readonly socket: Socket,
     readonly src: string,
     readonly sport: number,
@@ -54,7 +90,8 @@ export class TcpSession {
   ) {
     this.app = socket;
     this.phase = owner.secureContext ? 'sniff' : 'plain';
-    socket.on('data', (d: Buffer) => this.onRaw(d));
+    (socket as Owned)[SESSION] = this;
+    socket.on('data', onRawData);
     this.watch(socket);
   }
 
@@ -63,14 +100,19 @@ export class TcpSession {
   }
 
   private watch(s: Socket): void {
-    s.on('end', () => this.owner.ended(this, 'fin'));
-    s.on('error', (err: NodeJS.ErrnoException) =>
-      this.owner.ended(this, err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'rst' : 'error'),
-    );
-    s.on('close', () => this.owner.ended(this, 'error'));
+    s.on('end', onEnd);
+    s.on('error', onError);
+    s.on('close', onClose);
   }
 
-  private onRaw(d: Buffer): void {
+  /** Detaches the shared handlers' link (the tarpit or the close path owns the socket now). */
+  detach(): void {
+    // Assigned, not deleted: deleting a property makes V8 fall back to slow dictionary objects.
+    (this.socket as Owned)[SESSION] = undefined;
+    (this.app as Owned)[SESSION] = undefined;
+  }
+
+  onRaw(d: Buffer): void {
     if (this.done) return;
     const now = Date.now();
     this.last = now;
@@ -79,7 +121,7 @@ export class TcpSession {
         return this.record(d, now);
       case 'sniff': {
         this.hold(d, now);
-        const head = this.head.length === 1 ? d : Buffer.concat(this.head);
+        const head = this.head!.length === 1 ? d : Buffer.concat(this.head!);
         const s = sniffTls(head);
         if (s === 'plain') return this.asPlain();
         if (s === 'more') return;
@@ -96,8 +138,8 @@ export class TcpSession {
   }
 
   private hold(d: Buffer, now: number): void {
-    this.head.push(d);
-    this.headTimes.push(now);
+    (this.head ??= []).push(d);
+    (this.headTimes ??= []).push(now);
   }
 
   private onHello(r: ClientHello | 'more' | Error): void {
@@ -110,10 +152,9 @@ export class TcpSession {
   /** The first bytes were not TLS: record what was held back as ordinary reads. */
   private asPlain(): void {
     this.phase = 'plain';
-    const head = this.head;
-    const times = this.headTimes;
-    this.head = [];
-    this.headTimes = [];
+    const head = this.head ?? [];
+    const times = this.headTimes ?? [];
+    this.head = this.headTimes = undefined;
     this.hello = undefined;
     for (let i = 0; i < head.length && !this.done; i++) this.record(head[i]!, times[i]!);
   }
@@ -124,22 +165,24 @@ export class TcpSession {
     const raw = this.socket;
     raw.removeAllListeners('data');
     raw.pause();
-    raw.unshift(Buffer.concat(this.head));
-    this.head = [];
-    this.headTimes = [];
+    raw.unshift(Buffer.concat(this.head ?? []));
+    this.head = this.headTimes = undefined;
     this.hello = undefined;
     const t = new TLSSocket(raw, { isServer: true, secureContext: this.owner.secureContext! });
     this.app = t;
+    (t as Owned)[SESSION] = this;
     t.on('secure', () => {
       this.tlsVersion = t.getProtocol() || undefined;
     });
-    t.on('data', (d: Buffer) => {
-      if (this.done) return;
-      const now = Date.now();
-      this.last = now;
-      this.record(d, now);
-    });
+    t.on('data', onAppData);
     this.watch(t);
+  }
+
+  onApp(d: Buffer): void {
+    if (this.done) return;
+    const now = Date.now();
+    this.last = now;
+    this.record(d, now);
   }
 
   private record(d: Buffer, now: number): void {
@@ -148,8 +191,8 @@ export class TcpSession {
     if (room > 0) {
       // A copy: the read buffer may be larger than what is kept, and must not be retained.
       const take = d.length <= room ? Buffer.from(d) : Buffer.from(d.subarray(0, room));
-      this.chunks.push(take);
-      this.times.push(now);
+      (this.chunks ??= []).push(take);
+      (this.times ??= []).push(now);
       this.kept += take.length;
     }
     if (this.kept >= this.owner.bufsize) this.owner.ended(this, 'cap');
@@ -172,24 +215,26 @@ export class TcpSession {
 
   toEvent(sensor: string, reason: CloseReason, ended = Date.now()): SessionEvent {
     // Bytes held back while sniffing (a connection closed mid-ClientHello) still belong to the record.
-    if (this.head.length) this.asPlainForRecord();
+    if (this.head?.length) this.asPlainForRecord();
+    const chunks = this.chunks ?? [];
+    const times = this.times ?? [];
     const ev: SessionEvent = {
       type: 'session',
-      ts: nowIso(ended),
+      ts: iso(ended),
       sensor,
       proto: this.proto,
       src: this.src,
       sport: this.sport,
       dst: this.dst,
       dport: this.dport,
-      started: nowIso(this.started),
-      ended: nowIso(ended),
+      started: iso(this.started),
+      ended: iso(ended),
       bytes: this.bytes,
       truncated: this.bytes > this.kept,
       close: reason,
-      payloads: this.chunks.map((c, index) => ({
+      payloads: chunks.map((c, index) => ({
         index,
-        timestamp: nowIso(this.times[index]),
+        timestamp: iso(times[index]!),
         data: c.toString('base64'),
       })),
     };
@@ -199,18 +244,17 @@ export class TcpSession {
   }
 
   private asPlainForRecord(): void {
-    const head = this.head;
-    const times = this.headTimes;
-    this.head = [];
-    this.headTimes = [];
+    const head = this.head ?? [];
+    const times = this.headTimes ?? [];
+    this.head = this.headTimes = undefined;
     for (let i = 0; i < head.length; i++) {
       const d = head[i]!;
       this.bytes += d.length;
       const room = this.owner.bufsize - this.kept;
       if (room <= 0) continue;
       const take = Buffer.from(d.subarray(0, room));
-      this.chunks.push(take);
-      this.times.push(times[i]!);
+      (this.chunks ??= []).push(take);
+      (this.times ??= []).push(times[i]!);
       this.kept += take.length;
     }
   }

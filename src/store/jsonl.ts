@@ -21,6 +21,10 @@ export interface JsonlOptions {
   retryDelayMs?: number;
 }
 
+/** A batch is written after BATCH_MS or once BATCH_BYTES are queued, whichever comes first. */
+const BATCH_MS = 20;
+const BATCH_BYTES = 64 * 1024;
+
 interface Group {
   path: string;
   lines: string[];
@@ -80,6 +84,10 @@ export class JsonlWriter {
       g.lines.push(line);
       g.bytes += line.length;
       this.pendingBytes += line.length;
+      if (this.timer && this.retryAt <= Date.now() && this.pendingBytes >= BATCH_BYTES) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
       this.schedule();
     } catch (err) {
       this.dropped(1, 'record not serialisable', err);
@@ -115,9 +123,11 @@ export class JsonlWriter {
         if (this.pending.length) this.schedule();
       });
     };
-    // Batches form while the loop runs other work; after a failure wait before trying the disk again.
+    // Batches form for a few ms (or until 64 KiB are queued): one write call for many records. After a
+    // failure, wait before trying the disk again.
     if (wait > 0) this.timer = setTimeout(run, wait).unref();
-    else this.immediate = setImmediate(run);
+    else if (this.pendingBytes >= BATCH_BYTES) this.immediate = setImmediate(run);
+    else this.timer = setTimeout(run, BATCH_MS).unref();
   }
 
   private async drain(): Promise<void> {
