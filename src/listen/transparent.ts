@@ -17,6 +17,7 @@ import {
 import { localListeners, localListenersAsync } from './local-listeners.js';
 import {
   MAX_KEEP,
+  RECORD_HEADER,
   startUdpReceiver,
   transparentUdpSocket,
   type Family,
@@ -29,6 +30,8 @@ import type { SessionHandler } from './types.js';
 export { plainAddress } from './transparent-tcp.js';
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0', 6: '::' };
+/** Memory of one UDP receiver's batch buffer (datagrams of --bufsize bytes per JS call). */
+const BATCH_BYTES = 4 << 20;
 /** How often ports of local services that started after tidewatch are looked for. */
 const RESCAN_MS = 5000;
 
@@ -44,6 +47,8 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
   let rules: TproxyRules | undefined;
   const timers: { rescan?: NodeJS.Timeout } = {};
   const keep = Math.max(1, Math.min(cfg.bufsize, MAX_KEEP));
+  // The batch buffer holds maxBatch records of keep bytes: at most 4 MiB per receiver, 16..256 datagrams.
+  const maxBatch = Math.max(16, Math.min(256, Math.floor(BATCH_BYTES / (RECORD_HEADER + keep))));
 
   const onBatch = (batch: ReceivedDatagram[]): void => {
     const time = Date.now();
@@ -94,7 +99,7 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
         throw err;
       }
       receivers.push(
-        startUdpReceiver(transparentUdpSocket(fam, ANY[fam], cfg.tproxyPort), { keep }, onBatch),
+        startUdpReceiver(transparentUdpSocket(fam, ANY[fam], cfg.tproxyPort), { keep, maxBatch }, onBatch),
       );
       families.push(fam);
     }
