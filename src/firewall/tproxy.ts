@@ -302,14 +302,15 @@ const ruleArgs = (fam: Family): string[] => [
 ];
 
 /** Removes the table, ip rules and routes of any earlier run (also a crashed one). Idempotent. */
-export async function removeTproxy(): Promise<void> {
+export async function removeTproxy(): Promise<RunResult> {
   // `add` then `delete` in one transaction: deletes whether or not the table exists.
-  await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
+  const nft = await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
   for (const fam of [4, 6] as const) {
     // Several copies may exist after repeated crashes: delete until none is left (bounded).
     for (let i = 0; i < 16; i++) if ((await run('ip', ruleArgs(fam))).code !== 0) break;
     await run('ip', [`-${fam}`, 'route', 'flush', 'table', String(ROUTE_TABLE)]);
   }
+  return nft;
 }
 
 /** Synchronous removeTproxy for process exit and destroy(). */
@@ -391,8 +392,10 @@ export async function installTproxy(plan: TproxyPlan): Promise<TproxyRules> {
     close() {
       closing ??= (async () => {
         state = 'closing';
-        await removeTproxy();
-        state = 'down';
+        const nft = await removeTproxy();
+        // On failure destroy() and the exit hook still try once more, synchronously.
+        state = nft.code === 0 ? 'down' : 'up';
+        if (nft.code !== 0) fail(`nft delete table inet ${TABLE}`, nft);
         process.off('exit', onExit);
       })();
       return closing;
