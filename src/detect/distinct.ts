@@ -19,10 +19,15 @@ export const packEntry = (key24: number, sec: number): number => key24 * TIME_BI
 const entryKey = (e: number): number => Math.floor(e / TIME_BITS);
 const entrySec = (e: number): number => e % TIME_BITS;
 
+let lastNew = false;
+/** Whether the key of the last windowAdd was not in the window (a module variable: no result object). */
+export const lastAddWasNew = (): boolean => lastNew;
+
 /**
  * Records key at time sec in a sliding window (array of packed entries, at most cap long): entries older
  * than windowSec are dropped, a known key is refreshed, and when full the oldest entry gives way.
- * Returns the number of distinct keys in the window and whether the key was new.
+ * Returns the window: the same array, or a new one exactly one longer when it grows (a push would reserve
+ * 17 slots, and most windows hold one or two entries: ~100 bytes per source saved).
  */
 export function windowAdd(
   win: number[],
@@ -30,7 +35,7 @@ export function windowAdd(
   sec: number,
   windowSec: number,
   cap: number,
-): { size: number; isNew: boolean } {
+): number[] {
   let w = 0;
   let found = false;
   for (let r = 0; r < win.length; r++) {
@@ -42,10 +47,19 @@ export function windowAdd(
     }
     win[w++] = e;
   }
-  win.length = w;
-  if (win.length >= cap) win.shift();
-  win.push(packEntry(key24, sec));
-  return { size: win.length, isNew: !found };
+  lastNew = !found;
+  const entry = packEntry(key24, sec);
+  if (w < win.length) {
+    win.length = w + 1;
+    win[w] = entry;
+    return win;
+  }
+  if (w >= cap) {
+    win.shift();
+    win.push(entry);
+    return win;
+  }
+  return win.concat(entry); // exact length (checked with %DebugPrint: slice()+push reserves 19)
 }
 
 /** Distinct keys in the window at time sec. */

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { ProbeEvent, ProbeKind, ScanEvent, SessionEvent, Tag } from '../core/events.js';
 import { nowIso } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
-import { EpisodeCounter, fnv1a, packEntry, windowAdd, windowSize } from './distinct.js';
+import { EpisodeCounter, fnv1a, lastAddWasNew, packEntry, windowAdd, windowSize } from './distinct.js';
 import { bestTool } from './fingerprint.js';
 import { addrKey, flowKey, Lru, type Key } from './lru.js';
 import { STEALTH_KINDS } from './probe-kind.js';
@@ -84,6 +84,8 @@ class Source {
   hosts: number[] = [];
   /** Kind of the only probe so far, or the per-kind counts once there are several. */
   kind0: number;
+  /** Probes of kind0 while all probes had that kind (no per-kind array for the common case). */
+  n0 = 1;
   kinds: number[] | undefined;
   llr = 0;
   handshake = false;
@@ -176,11 +178,12 @@ export class ScanDetector {
         s.llr = 0;
         s.kinds = undefined;
         s.kind0 = kind;
-      } else {
-        if (!s.kinds) {
-          s.kinds = new Array<number>(KINDS.length).fill(0);
-          s.kinds[s.kind0]!++;
-        }
+        s.n0 = 1;
+      } else if (s.kinds) s.kinds[kind]!++;
+      else if (kind === s.kind0) s.n0++;
+      else {
+        s.kinds = new Array<number>(KINDS.length).fill(0);
+        s.kinds[s.kind0] = s.n0;
         s.kinds[kind]!++;
       }
       if (t > s.last) s.last = t;
@@ -196,15 +199,17 @@ export class ScanDetector {
     const hostKey = fnv1a(p.dst) & 0xffffff;
     let pw: { size: number; isNew: boolean };
     let hw: { size: number; isNew: boolean };
-    if (s.ports.length === 0) {
+    if (s.ports.length === 0 || s.hosts.length === 0) {
       // Most sources send one probe: array literals of one element keep them at ~40 bytes each (a push
       // onto [] would reserve 17 slots).
       s.ports = [packEntry(port, sec)];
       s.hosts = [packEntry(hostKey, sec)];
       pw = hw = { size: 1, isNew: true };
     } else {
-      pw = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
-      hw = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
+      s.ports = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
+      pw = { size: s.ports.length, isNew: lastAddWasNew() };
+      s.hosts = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
+      hw = { size: s.hosts.length, isNew: lastAddWasNew() };
     }
     const ep = s.episode;
     if (ep) {
@@ -259,7 +264,14 @@ export class ScanDetector {
         s.kinds[SYN]!--;
         s.kinds[CONNECT]!++;
       }
-    } else if (s.kind0 === SYN) s.kind0 = CONNECT;
+    } else if (s.kind0 === SYN) {
+      if (s.n0 <= 1) s.kind0 = CONNECT;
+      else {
+        s.kinds = new Array<number>(KINDS.length).fill(0);
+        s.kinds[SYN] = s.n0 - 1;
+        s.kinds[CONNECT] = 1;
+      }
+    }
   }
 
   private outcome(s: Source, success: boolean, t: number): void {
@@ -310,7 +322,7 @@ export class ScanDetector {
     };
     for (const e of s.ports) ep.ports.add(Math.floor(e / 2 ** 29));
     for (const e of s.hosts) ep.hosts.add(Math.floor(e / 2 ** 29));
-    ep.probes = s.kinds ? s.kinds.reduce((a, b) => a + b, 0) : 1;
+    ep.probes = s.kinds ? s.kinds.reduce((a, b) => a + b, 0) : s.n0;
     s.episode = ep;
     this.open.add(s);
     this.o.stats.inc('scan_episodes_total');
@@ -342,6 +354,7 @@ export class ScanDetector {
     s.llr = 0;
     s.since = ep.last;
     s.kind0 = KIND_INDEX.get(this.dominantKind(s))!;
+    s.n0 = 0;
     s.kinds = undefined;
   }
 

@@ -16,7 +16,23 @@ export const MAX_TAGGED_FLOWS = 65_536;
  */
 const MAX_INTERNED = 4096;
 const interned = new Map<string, readonly Tag[]>();
+// Fast path for the usual one-tag list: a numeric key (name id, confidence in hundredths), no string built.
+const nameIds = new Map<string, number>();
+const interned1 = new Map<number, readonly Tag[]>();
 function intern(tags: Tag[]): Tag[] {
+  if (tags.length === 1) {
+    const t = tags[0]!;
+    let id = nameIds.get(t.name);
+    if (id === undefined && nameIds.size < MAX_INTERNED) nameIds.set(t.name, (id = nameIds.size));
+    if (id !== undefined) {
+      const k = id * 1000 + Math.round(t.confidence * 100);
+      const known = interned1.get(k);
+      if (known) return known as Tag[];
+      const frozen = Object.freeze([Object.freeze({ ...t })]);
+      interned1.set(k, frozen);
+      return frozen as Tag[];
+    }
+  }
   let key = '';
   for (const t of tags) key += `${t.name}:${t.confidence};`;
   const known = interned.get(key);
@@ -46,11 +62,13 @@ export class FingerprintMemory {
     if (found.length === 0) return found;
     const tags = intern(found);
     const key = addrKey(p.src);
-    const known = this.bySource.get(key);
+    let known = this.bySource.get(key);
     // The common case (the same tool again) keeps the stored array: no allocation per probe.
-    if (!known || tags.some((t) => !known.some((k) => k.name === t.name && k.confidence >= t.confidence)))
-      this.bySource.set(key, intern(mergeTags(known, tags)));
-    this.byFlow.set(flowKey(p.src, p.sport), tags);
+    if (!known || tags.some((t) => !known!.some((k) => k.name === t.name && k.confidence >= t.confidence)))
+      this.bySource.set(key, (known = intern(mergeTags(known, tags))));
+    // A connection whose SYN says the same as its source needs no entry of its own (forSession falls back
+    // to the source): a source sending one tool's packets costs no per-flow state.
+    if (tags !== known) this.byFlow.set(flowKey(p.src, p.sport), tags);
     return tags;
   }
 
