@@ -30,19 +30,37 @@ export interface DailyRow {
 interface SourceState {
   /** Made a TCP connection attempt (counted by sourcesCount()). */
   tcp: boolean;
-  /** Rows by destination address, then by rowKey(). */
-  rows: Map<string, Map<number, DailyRow>>;
+  /** Rows by destination address, then by rowKey() (which holds protocol and port). */
+  rows: Map<string, Map<number, Cell>>;
   /** Rows whose rowKey() was taken by a row of a day 64 days apart (only for files spanning months). */
-  far?: Map<string, DailyRow>;
+  far?: Map<string, FarCell>;
   rowCount: number;
   /** this.tick when the source was last moved to the recent end of the map. */
   moved: number;
+}
+
+/**
+ * A row's numbers only: source, destination, protocol and port are in the keys that lead to it, so a row
+ * costs 4 numbers instead of 8 fields (half the memory, much less garbage-collector work).
+ * rows() makes the full DailyRow objects.
+ */
+interface Cell {
+  dayNum: number;
+  /** Seconds into the UTC day: small integers, which V8 stores unboxed (unix seconds would not be). */
+  first: number;
+  last: number;
+  count: number;
+}
+interface FarCell extends Cell {
+  proto: string;
+  port: number | null;
 }
 
 const PROTO_CODES = new Map<string, number>([
   ['TCP', 0],
   ['UDP', 1],
 ]);
+const PROTO_NAMES = ['TCP', 'UDP'];
 /**
  * (day mod 64, protocol, port or 65536 for none) packed into a small integer: V8 hashes and compares small
  * integers much faster than strings or large numbers. Two days 64 days apart share a key; the row's own
@@ -53,6 +71,7 @@ function rowKey(proto: string, dstPort: number | null, dayNum: number): number {
   if (code === undefined) {
     code = PROTO_CODES.size & 0x7f;
     PROTO_CODES.set(proto, code);
+    PROTO_NAMES[code] = proto;
   }
   return ((dayNum & 0x3f) << 24) | (code << 17) | (dstPort ?? 65536);
 }
@@ -143,16 +162,18 @@ export class DailyTable {
     let byDst = s.rows.get(dst);
     const dayNum = Math.floor(first / 86400);
     const key = rowKey(proto, dstPort, dayNum);
-    const day = utcDay(first);
-    let row = byDst?.get(key);
+    const dayStart = dayNum * 86400;
+    first -= dayStart;
+    last -= dayStart;
+    let row: Cell | undefined = byDst?.get(key);
     let farKey: string | undefined;
-    if (row && row.day !== day) {
-      farKey = `${day} ${proto} ${dstPort ?? '-'} ${dst}`;
+    if (row && row.dayNum !== dayNum) {
+      farKey = `${dayNum} ${proto} ${dstPort ?? '-'} ${dst}`;
       row = s.far?.get(farKey);
     }
     if (row) {
-      if (first < row.first_seen) row.first_seen = first;
-      if (last > row.last_seen) row.last_seen = last;
+      if (first < row.first) row.first = first;
+      if (last > row.last) row.last = last;
       row.count += count;
       return true;
     }
@@ -165,18 +186,8 @@ export class DailyTable {
       s.rows.set(dst, byDst);
     }
     s.rowCount++;
-    const fresh: DailyRow = {
-      day,
-      proto,
-      dst_port: dstPort,
-      dst_ip: dst,
-      src_ip: src,
-      first_seen: first,
-      last_seen: last,
-      count,
-    };
-    if (farKey) (s.far ??= new Map()).set(farKey, fresh);
-    else byDst.set(key, fresh);
+    if (farKey) (s.far ??= new Map()).set(farKey, { dayNum, first, last, count, proto, port: dstPort });
+    else byDst.set(key, { dayNum, first, last, count });
     this.rowCount++;
     while (this.rowCount > this.maxRows && this.sources.size > 1) this.evictOldest();
     return true;
@@ -207,25 +218,49 @@ export class DailyTable {
     return { sources: this.sources.size, rows: this.rowCount };
   }
 
-  /** All rows, or those of one UTC day; a snapshot array (rows keep updating in place). */
+  /** All rows, or those of one UTC day, made fresh (a snapshot: later additions do not change them). */
   rows(day?: string): DailyRow[] {
     const out: DailyRow[] = [];
-    for (const s of this.sources.values()) {
-      for (const m of s.rows.values()) for (const r of m.values()) if (!day || r.day === day) out.push(r);
-      if (s.far) for (const r of s.far.values()) if (!day || r.day === day) out.push(r);
+    const row = (src: string, dst: string, c: Cell, proto: string, port: number | null): void => {
+      const d = utcDay(c.dayNum * 86400);
+      if (day && d !== day) return;
+      out.push({
+        day: d,
+        proto,
+        dst_port: port,
+        dst_ip: dst,
+        src_ip: src,
+        first_seen: c.dayNum * 86400 + c.first,
+        last_seen: c.dayNum * 86400 + c.last,
+        count: c.count,
+      });
+    };
+    for (const [src, s] of this.sources) {
+      for (const [dst, m] of s.rows)
+        for (const [k, c] of m) {
+          const port = k & 0x1ffff;
+          row(src, dst, c, PROTO_NAMES[(k >> 17) & 0x7f]!, port === 65536 ? null : port);
+        }
+      if (s.far) for (const [k, c] of s.far) row(src, k.slice(k.lastIndexOf(' ') + 1), c, c.proto, c.port);
     }
     return out;
   }
 
   days(): string[] {
-    return [...new Set(this.rows().map((r) => r.day))].sort();
+    const nums = new Set<number>();
+    for (const s of this.sources.values()) {
+      for (const m of s.rows.values()) for (const c of m.values()) nums.add(c.dayNum);
+      if (s.far) for (const c of s.far.values()) nums.add(c.dayNum);
+    }
+    return [...nums].sort((a, b) => a - b).map((n) => utcDay(n * 86400));
   }
 
   /** Forgets the rows of days before `day` (after they were written for the last time). */
   dropDaysBefore(day: string): void {
-    const prune = <K>(s: SourceState, m: Map<K, DailyRow>): void => {
-      for (const [k, r] of m) {
-        if (r.day >= day) continue;
+    const limit = Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
+    const prune = <K>(s: SourceState, m: Map<K, Cell>): void => {
+      for (const [k, c] of m) {
+        if (c.dayNum >= limit) continue;
         m.delete(k);
         s.rowCount--;
         this.rowCount--;
