@@ -86,6 +86,9 @@ export async function openStore(
     maxDisk: cfg.maxDisk,
     stats,
     log,
+    onPruned: (table) => {
+      if (table === 'payloads') writer.forgetPayloads();
+    },
   });
   retention.start(opts.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
   const query = new SqliteQueryStore(db);

@@ -20,7 +20,10 @@ const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 1, 20);
 const DAYS = 40;
 
-/** 20 sessions a day for 40 days; 10 distinct 2 KB payloads a day; one attempt per session. */
+/**
+ * 20 sessions a day for 40 days; 10 distinct 2 KB payloads a day; one attempt per session. Each minute with
+ * traffic has a port row and a totals row.
+ */
 function generate(db: Database.Database): void {
   const w = new StoreWriter(db, { maxPayloadBytes: 8192, maxPending: 1000 });
   for (let d = 0; d < DAYS; d++) {
@@ -93,8 +96,8 @@ describe('retention and quota', () => {
       sessions: 800,
       daily: 800,
       sources: 800,
-      counters_min: 800,
-      counters_hour: 800,
+      counters_min: 1600,
+      counters_hour: 1600,
     });
   });
 
@@ -114,8 +117,8 @@ describe('retention and quota', () => {
       sessions: 600,
       daily: 700,
       sources: 700,
-      counters_min: 700,
-      counters_hour: 700,
+      counters_min: 1400,
+      counters_hour: 1400,
     });
     const report = await retention({ retainDays: 30, retainCounterDays: 35 }).runOnce();
     assert.deepEqual(counts(), expected);
@@ -124,8 +127,8 @@ describe('retention and quota', () => {
       sessions: 200,
       daily: 100,
       sources: 100,
-      counters_min: 100,
-      counters_hour: 100,
+      counters_min: 200,
+      counters_hour: 200,
     });
     assert.equal(stats.get('store_pruned_sessions_total'), 200);
     assert.equal(stats.get('store_pruned_payloads_total'), 100);

@@ -2,7 +2,8 @@
 // rows and the loop yields to the event loop between batches, so capture and the API never stall behind it.
 // Age: sessions and payloads after retainDays; counters, daily rows, sources, scans, spikes and blocks after
 // retainCounterDays. Quota: when the data dir holds more than maxDisk, the oldest rows go in this order:
-// payloads, sessions, scans/spikes/blocks, daily rows, sources, minute counters, hourly counters (last).
+// payloads, sessions, scans/spikes/blocks, daily rows, per-country days, sources, minute counters, hourly
+// counters (last).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -26,6 +27,8 @@ export interface RetentionOptions {
   log: Logger;
   batch?: number;
   now?: () => number;
+  /** Called after rows of a table were deleted (the writer forgets cached payload ids). */
+  onPruned?: (table: string) => void;
 }
 
 /** Rows pruned per table in one run; `reason` says what triggered it. */
@@ -109,6 +112,13 @@ export class Retention {
         ),
         cutoff: (n) => Math.floor((n - countersDays) / DAY),
       },
+      ...(['cc', 'asn'] as const).map((k) => ({
+        table: `${k}_day`,
+        del: db.prepare(
+          `DELETE FROM ${k}_day WHERE (day, ${k}) IN (SELECT day, ${k} FROM ${k}_day WHERE day < ? ORDER BY day LIMIT ?)`,
+        ),
+        cutoff: (n: number) => Math.floor((n - countersDays) / DAY),
+      })),
       { table: 'sources', del: rowid('sources', 'last_seen'), cutoff: (n) => n - countersDays },
       {
         table: 'counters_min',
@@ -143,6 +153,7 @@ export class Retention {
       if (n > 0) {
         report[step.table] = (report[step.table] ?? 0) + n;
         this.o.stats.inc(`store_pruned_${step.table}_total`, n);
+        this.o.onPruned?.(step.table);
         // Give freed pages back to the file system a little at a time (no-op without auto_vacuum).
         this.db.pragma('incremental_vacuum(256)');
       }

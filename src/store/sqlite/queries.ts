@@ -5,6 +5,7 @@ import type { Database, Statement } from 'better-sqlite3';
 
 import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
+import { PROTO_TOTAL } from './schema.js';
 import type {
   DailyRow,
   Page,
@@ -114,7 +115,11 @@ export class SqliteQueryStore implements QueryStore {
 
   private totalsSync(r: TimeRange): { a: number; n: number; s: number } {
     const row = this.st(
-      this.counterSql('coalesce(sum(all_n),0) a, coalesce(sum(new_n),0) n, coalesce(sum(sess_n),0) s', ''),
+      this.counterSql(
+        'coalesce(sum(all_n),0) a, coalesce(sum(new_n),0) n, coalesce(sum(sess_n),0) s',
+        '',
+        ` AND proto = ${PROTO_TOTAL} AND port = 0`,
+      ),
     ).get(...split(r)) as { a: number; n: number; s: number };
     return row;
   }
@@ -125,7 +130,7 @@ export class SqliteQueryStore implements QueryStore {
     const sql = this.counterSql(
       'proto, port, sum(all_n) a, sum(new_n) n, sum(sess_n) s',
       'GROUP BY proto, port ORDER BY n DESC, a DESC, s DESC, port LIMIT ?',
-      q.proto === undefined ? '' : ' AND proto = ?',
+      q.proto === undefined ? ` AND proto < ${PROTO_TOTAL}` : ' AND proto = ?',
     );
     // With a proto filter each of the three parts takes (from, to, proto).
     const full =
@@ -162,23 +167,24 @@ export class SqliteQueryStore implements QueryStore {
     return r && this.toSource(r);
   }
 
+  /**
+   * The heaviest sources (all-time attempts) among those seen in the range: read down the attempts index and
+   * stop at `limit`, instead of summing a day of daily rows per request.
+   */
   private topSourcesSync(r: TimeRange, limit: number): SourceRow[] {
     const rows = this.st(
-      `SELECT src_ip ip, sum(count) n FROM daily WHERE day >= ? AND day <= ? GROUP BY src_ip
-       ORDER BY n DESC, ip LIMIT ?`,
-    ).all(Math.floor(r.from / DAY), Math.floor((r.to - 1) / DAY), limit) as { ip: string; n: number }[];
-    const out: SourceRow[] = [];
-    for (const { ip, n } of rows) {
-      const s = this.st('SELECT * FROM sources WHERE ip = ?').get(ip) as SourceDbRow | undefined;
-      if (s) out.push(this.toSource(s, n));
-    }
-    return out;
+      `SELECT * FROM sources INDEXED BY sources_attempts WHERE last_seen >= ? AND first_seen < ?
+       ORDER BY attempts DESC LIMIT ?`,
+    ).all(r.from, r.to, limit) as SourceDbRow[];
+    return rows.map((s) => this.toSource(s));
   }
 
   private summarySync(r: TimeRange): Summary {
     const t = this.totalsSync(r);
     const count = (sql: string, ...args: unknown[]): number => (this.st(sql).get(...args) as { n: number }).n;
     const nowMin = Math.floor(r.to / MIN);
+    const dA = Math.floor(r.from / DAY);
+    const dB = Math.floor((r.to - 1) / DAY);
     const recent = this.totalsSync({ from: (nowMin - 5) * MIN, to: nowMin * MIN });
     const active = this.st(
       `SELECT ev FROM scans WHERE state != 'closed' AND last_seen >= ? AND first_seen < ?
@@ -208,16 +214,16 @@ export class SqliteQueryStore implements QueryStore {
       rates: { sessions_per_min: recent.s / 5, attempts_per_min: recent.n / 5 },
       top_ports: this.topPortsSync({ ...r, limit: 10 }),
       top_sources: this.topSourcesSync(r, 10),
+      // Attempts plus sessions per country and ASN, over the UTC days the range touches.
       top_countries: this.st(
-        `SELECT cc, count(*) count FROM sources WHERE last_seen >= ? AND first_seen < ? AND cc IS NOT NULL
+        `SELECT cc, sum(attempts + sessions) count FROM cc_day WHERE day >= ? AND day <= ?
          GROUP BY cc ORDER BY count DESC, cc LIMIT 10`,
-      ).all(r.from, r.to) as { cc: string; count: number }[],
+      ).all(dA, dB) as { cc: string; count: number }[],
       top_asns: (
         this.st(
-          `SELECT asn, max(org) org, count(*) count FROM sources
-           WHERE last_seen >= ? AND first_seen < ? AND asn IS NOT NULL
-           GROUP BY asn ORDER BY count DESC, asn LIMIT 10`,
-        ).all(r.from, r.to) as { asn: number; org: string | null; count: number }[]
+          `SELECT asn, max(org) org, sum(attempts + sessions) count FROM asn_day
+           WHERE day >= ? AND day <= ? GROUP BY asn ORDER BY count DESC, asn LIMIT 10`,
+        ).all(dA, dB) as { asn: number; org: string | null; count: number }[]
       ).map((a) => (a.org === null ? { asn: a.asn, count: a.count } : a) as Summary['top_asns'][number]),
       active_scans: active.map((x) => JSON.parse(x.ev) as ScanEvent),
       spikes: spikes.map((x) => JSON.parse(x.ev) as SpikeEvent),

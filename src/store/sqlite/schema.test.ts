@@ -31,7 +31,9 @@ const tables = (db: Database.Database): string[] =>
     .filter((n) => !n.startsWith('sqlite_'));
 
 const ALL = [
+  'asn_day',
   'blocks',
+  'cc_day',
   'counters_hour',
   'counters_min',
   'daily',
@@ -92,12 +94,26 @@ describe('schema migrations', () => {
     assert.deepEqual(migrated, { from: 1, to: 2 });
     assert.deepEqual(tables(db), ALL);
     assert.deepEqual(
-      db.prepare('SELECT hour, port, all_n, new_n, sess_n FROM counters_hour ORDER BY hour').all(),
+      db
+        .prepare('SELECT hour, proto, port, all_n, new_n, sess_n FROM counters_hour ORDER BY hour, proto')
+        .all(),
       [
-        { hour: h, port: 22, all_n: 8, new_n: 6, sess_n: 1 },
-        { hour: h + 1, port: 22, all_n: 7, new_n: 7, sess_n: 2 },
+        { hour: h, proto: 0, port: 22, all_n: 8, new_n: 6, sess_n: 1 },
+        { hour: h, proto: 2, port: 0, all_n: 8, new_n: 6, sess_n: 1 },
+        { hour: h + 1, proto: 0, port: 22, all_n: 7, new_n: 7, sess_n: 2 },
+        { hour: h + 1, proto: 2, port: 0, all_n: 7, new_n: 7, sess_n: 2 },
       ],
     );
+    assert.deepEqual(db.prepare('SELECT * FROM cc_day').all(), [
+      { day: Math.floor(h / 24), cc: 'US', attempts: 0, sessions: 1 },
+    ]);
+    assert.deepEqual(db.prepare('SELECT * FROM asn_day').all(), [
+      { day: Math.floor(h / 24), asn: 15169, org: 'Google LLC', attempts: 0, sessions: 1 },
+    ]);
+    // The rebuilt minute table kept its rows and gained the totals.
+    assert.equal((db.prepare('SELECT count(*) n FROM counters_min').get() as { n: number }).n, 6);
+    const totals = await new SqliteQueryStore(db).summary({ from: h * 3_600_000, to: (h + 2) * 3_600_000 });
+    assert.deepEqual([totals.totals.attempts, totals.totals.sessions], [13, 3]);
     const q = new SqliteQueryStore(db);
     assert.deepEqual(await q.source('8.8.8.8'), {
       ip: '8.8.8.8',

@@ -58,17 +58,34 @@ CREATE INDEX blocks_src ON blocks (src, ts);
 `;
 
 /**
- * Version 2: hourly counters (so summaries and day/hour series read ~60x fewer rows), one row per source
- * (first/last seen, counts, geo, tags) for the source pages, and an index of daily rows by source.
- * Both new tables are filled from what version 1 kept.
+ * Version 2, for the summary and series at tens of millions of sessions:
+ * - counters keyed by time first (a range of minutes or hours is one contiguous run of the primary key) with
+ *   an index by (proto, port, time) for series; counters_min is rebuilt that way;
+ * - a totals row per minute and hour (proto 2, port 0), so totals never sum every port;
+ * - hourly counters, so summaries and day/hour series read ~60x fewer rows;
+ * - one row per source (first/last seen, counts, geo, tags) for the source pages;
+ * - attempts and sessions per UTC day by country and by ASN (the summary's top lists);
+ * - indexes of daily rows by source and by port.
+ * New tables are filled from what version 1 kept.
  */
 export const SCHEMA_V2 = `
+CREATE TABLE counters_min_v2 (
+  minute INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
+  all_n INTEGER NOT NULL, new_n INTEGER NOT NULL, sess_n INTEGER NOT NULL,
+  PRIMARY KEY (minute, proto, port)
+) WITHOUT ROWID;
+INSERT INTO counters_min_v2 SELECT minute, proto, port, all_n, new_n, sess_n FROM counters_min;
+INSERT INTO counters_min_v2
+  SELECT minute, 2, 0, sum(all_n), sum(new_n), sum(sess_n) FROM counters_min GROUP BY minute;
+DROP TABLE counters_min;
+ALTER TABLE counters_min_v2 RENAME TO counters_min;
+CREATE INDEX counters_min_port ON counters_min (proto, port, minute);
 CREATE TABLE counters_hour (
   hour INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
   all_n INTEGER NOT NULL, new_n INTEGER NOT NULL, sess_n INTEGER NOT NULL,
-  PRIMARY KEY (proto, port, hour)
+  PRIMARY KEY (hour, proto, port)
 ) WITHOUT ROWID;
-CREATE INDEX counters_hour_hour ON counters_hour (hour);
+CREATE INDEX counters_hour_port ON counters_hour (proto, port, hour);
 INSERT INTO counters_hour
   SELECT minute / 60, proto, port, sum(all_n), sum(new_n), sum(sess_n) FROM counters_min
   GROUP BY minute / 60, proto, port;
@@ -78,7 +95,7 @@ CREATE TABLE sources (
   ip TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
   sessions INTEGER NOT NULL, attempts INTEGER NOT NULL, cc TEXT, asn INTEGER, org TEXT, tags TEXT
 );
-CREATE INDEX sources_last ON sources (last_seen);
+CREATE INDEX sources_last ON sources (last_seen, first_seen);
 CREATE INDEX sources_attempts ON sources (attempts);
 INSERT INTO sources (ip, first_seen, last_seen, sessions, attempts)
   SELECT src_ip, min(first_seen) * 1000, max(last_seen) * 1000, 0, sum(count) FROM daily GROUP BY src_ip;
@@ -90,7 +107,22 @@ INSERT INTO sources (ip, first_seen, last_seen, sessions, attempts, cc, asn, org
   ON CONFLICT (ip) DO UPDATE SET
     first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
     sessions = excluded.sessions, cc = excluded.cc, asn = excluded.asn, org = excluded.org;
+CREATE TABLE cc_day (
+  day INTEGER NOT NULL, cc TEXT NOT NULL, attempts INTEGER NOT NULL, sessions INTEGER NOT NULL,
+  PRIMARY KEY (day, cc)
+) WITHOUT ROWID;
+CREATE TABLE asn_day (
+  day INTEGER NOT NULL, asn INTEGER NOT NULL, org TEXT, attempts INTEGER NOT NULL, sessions INTEGER NOT NULL,
+  PRIMARY KEY (day, asn)
+) WITHOUT ROWID;
+INSERT INTO cc_day SELECT ts / 86400000, json_extract(geo, '$.cc'), 0, count(*) FROM sessions
+  WHERE json_extract(geo, '$.cc') IS NOT NULL GROUP BY 1, 2;
+INSERT INTO asn_day SELECT ts / 86400000, json_extract(geo, '$.asn'), max(json_extract(geo, '$.org')), 0, count(*)
+  FROM sessions WHERE json_extract(geo, '$.asn') IS NOT NULL GROUP BY 1, 2;
 `;
+
+/** proto value of the per-minute and per-hour totals rows (tcp 0, udp 1). */
+export const PROTO_TOTAL = 2;
 
 export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
 export const SCHEMA_VERSION = MIGRATIONS.length;

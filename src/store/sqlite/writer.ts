@@ -6,11 +6,15 @@ import { createHash } from 'node:crypto';
 
 import type { Database, Statement } from 'better-sqlite3';
 
+import { PROTO_TOTAL } from './schema.js';
+import { GeoRollup } from './geo-rollup.js';
 import type { BlockEvent, ScanEvent, SessionEvent, SpikeEvent, Tag, Geo } from '../../core/events.js';
 
 export const PROTO_NUM = { tcp: 0, udp: 1 } as const;
 const MIN_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** Payload ids remembered by hash, at most. */
+const PAYLOAD_CACHE = 50_000;
 
 interface Cell {
   all: number;
@@ -90,7 +94,13 @@ export class StoreWriter {
   private scans = new Map<string, ScanEvent>();
   private spikes: SpikeEvent[] = [];
   private blocks: BlockEvent[] = [];
+  private readonly geoDay: GeoRollup;
   private pending = 0;
+  /** Payload hash → row id, two generations (see forgetPayloads): most sessions repeat a known payload. */
+  private payloadIds = new Map<string, number>();
+  private payloadIdsOld = new Map<string, number>();
+  /** Row id → newest use in this batch: one UPDATE per payload per flush, not one per session. */
+  private touches = new Map<number, number>();
   readonly stats: WriterStats = { flushes: 0, rows: 0 };
   private readonly st: Record<string, Statement>;
 
@@ -104,6 +114,7 @@ export class StoreWriter {
       onFull?: () => void;
     },
   ) {
+    this.geoDay = new GeoRollup(db);
     // Prepared once: statements are the hot path of every flush.
     const counter = (table: string, key: string): Statement =>
       db.prepare(
@@ -148,6 +159,28 @@ export class StoreWriter {
     };
   }
 
+  /** Drops the payload id cache: retention calls it after deleting payloads, whose ids must not be reused. */
+  forgetPayloads(): void {
+    this.payloadIds = new Map();
+    this.payloadIdsOld = new Map();
+  }
+
+  private payloadId(hash: Buffer, data: Buffer, t: number): number {
+    const key = hash.toString('base64');
+    let id = this.payloadIds.get(key) ?? this.payloadIdsOld.get(key);
+    if (id === undefined) {
+      const row = this.st.payloadGet!.get(hash) as { id: number } | undefined;
+      id = row ? row.id : Number(this.st.payloadAdd!.run(hash, data, data.length, t, t).lastInsertRowid);
+    }
+    if (this.payloadIds.size >= PAYLOAD_CACHE / 2) {
+      this.payloadIdsOld = this.payloadIds;
+      this.payloadIds = new Map();
+    }
+    this.payloadIds.set(key, id);
+    if ((this.touches.get(id) ?? 0) < t) this.touches.set(id, t);
+    return id;
+  }
+
   /** Rows waiting for the next flush. */
   get size(): number {
     return this.pending;
@@ -157,8 +190,7 @@ export class StoreWriter {
     if (++this.pending >= this.opts.maxPending) (this.opts.onFull ?? (() => this.flush()))();
   }
 
-  private cell(proto: 'tcp' | 'udp', port: number, time: number): Cell {
-    const key = `${PROTO_NUM[proto]}|${port}|${Math.floor(time / MIN_MS)}`;
+  private cellAt(key: string): Cell {
     let c = this.cells.get(key);
     if (!c) {
       c = { all: 0, new: 0, sess: 0 };
@@ -166,6 +198,26 @@ export class StoreWriter {
       this.bump();
     }
     return c;
+  }
+
+  /** Counts into the port's minute and into the minute's totals row (proto PROTO_TOTAL, port 0). */
+  private count(
+    proto: 'tcp' | 'udp',
+    port: number,
+    time: number,
+    all: number,
+    isNew: number,
+    sess: number,
+  ): void {
+    const minute = Math.floor(time / MIN_MS);
+    for (const c of [
+      this.cellAt(`${PROTO_NUM[proto]}|${port}|${minute}`),
+      this.cellAt(`${PROTO_TOTAL}|0|${minute}`),
+    ]) {
+      c.all += all;
+      c.new += isNew;
+      c.sess += sess;
+    }
   }
 
   private source(ip: string, time: number): SourceCell {
@@ -181,10 +233,12 @@ export class StoreWriter {
     return s;
   }
 
+  private countGeo(geo: Geo | undefined, time: number, attempts: number, sessions: number): void {
+    for (let n = this.geoDay.add(geo, time, attempts, sessions); n > 0; n--) this.bump();
+  }
+
   addAttempt(a: Attempt): void {
-    const c = this.cell(a.proto, a.dport, a.time);
-    c.all++;
-    if (a.isNew) c.new++;
+    this.count(a.proto, a.dport, a.time, 1, a.isNew ? 1 : 0, 0);
     const day = Math.floor(a.time / DAY_MS);
     const proto = a.proto === 'tcp' ? 'TCP' : 'UDP';
     const key = `${day}|${proto}|${a.dport}|${a.dst}|${a.src}`;
@@ -207,15 +261,18 @@ export class StoreWriter {
       });
       this.bump();
     }
-    this.source(a.src, a.time).attempts++;
+    const src = this.source(a.src, a.time);
+    src.attempts++;
+    this.countGeo(src.geo ?? this.opts.geo?.(a.src), a.time, 1, 0);
   }
 
   addSession(ev: SessionEvent): void {
     const t = Date.parse(ev.started) || Date.parse(ev.ts) || Date.now();
-    this.cell(ev.proto === 'udp' ? 'udp' : 'tcp', ev.dport, t).sess++;
+    this.count(ev.proto === 'udp' ? 'udp' : 'tcp', ev.dport, t, 0, 0, 1);
     const s = this.source(ev.src, t);
     s.sessions++;
     if (ev.geo) s.geo = ev.geo;
+    this.countGeo(s.geo ?? this.opts.geo?.(ev.src), t, 0, 1);
     s.tags = mergeTags(s.tags, ev.tags);
     this.sessions.push(ev);
     this.bump();
@@ -258,7 +315,10 @@ export class StoreWriter {
     this.pending = 0;
     // The buffers are swapped out first: if the write throws (disk full), this batch is dropped, not retried
     // forever, and the caller counts it.
-    this.db.transaction(() => this.write(cells, daily, srcs, sessions, scans, spikes, blocks))();
+    this.db.transaction(() => {
+      this.write(cells, daily, srcs, sessions, scans, spikes, blocks);
+      this.geoDay.write();
+    })();
     this.stats.flushes++;
     this.stats.rows += rows;
     return rows;
@@ -312,6 +372,8 @@ export class StoreWriter {
       );
     }
     for (const ev of sessions) this.writeSession(ev);
+    for (const [id, t] of this.touches) st.payloadTouch!.run(t, id);
+    this.touches.clear();
     for (const ev of scans.values())
       st.scan!.run(
         ev.id,
@@ -337,17 +399,10 @@ export class StoreWriter {
     const st = this.st;
     const t = Date.parse(ev.started) || Date.parse(ev.ts) || Date.now();
     const ended = Date.parse(ev.ended) || t;
-    let payloadId: number | null = null;
     const data = joinPayload(ev.payloads, this.opts.maxPayloadBytes);
-    if (data.length > 0) {
-      // Deduplicated by content: scanners send the same few requests millions of times.
-      const hash = createHash('sha256').update(data).digest();
-      const row = st.payloadGet!.get(hash) as { id: number } | undefined;
-      if (row) {
-        payloadId = row.id;
-        st.payloadTouch!.run(t, payloadId);
-      } else payloadId = Number(st.payloadAdd!.run(hash, data, data.length, t, t).lastInsertRowid);
-    }
+    // Deduplicated by content: scanners send the same few requests millions of times.
+    const payloadId =
+      data.length > 0 ? this.payloadId(createHash('sha256').update(data).digest(), data, t) : null;
     st.session!.run(
       t,
       ended,
