@@ -2,9 +2,10 @@
 // clients from the scanner namespace; see tproxy-harness.ts for the recording session handler.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { eventually, REPO } from '../helpers/sensor.js';
+import { eventually, REPO, tempDir } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
 import { addDecoyRoutes, firewallState, leftovers, ncTcp, ncUdp, startService } from './tproxy-helpers.js';
 
@@ -289,6 +290,30 @@ test(
       assert.deepEqual(leftovers(await firewallState(bed)), []);
     } finally {
       await bed.destroy();
+    }
+  },
+);
+
+test(
+  'tproxy layer: without nft the start stops with TW_ERR_FIREWALL naming the fix, and leaves no routing behind',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    const bin = tempDir('tw-nonft-');
+    try {
+      symlinkSync('/usr/sbin/ip', join(bin, 'ip'));
+      const proc = bed.spawn(bed.sensorNs, process.execPath, [HARNESS, '--tproxy-port', '39999'], {
+        env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` },
+      });
+      let err = '';
+      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      assert.equal(await exited(proc), 1);
+      assert.match(err, /TW_ERR_FIREWALL/);
+      assert.match(err, /install nftables \(apt-get install nftables\)/);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+    } finally {
+      await bed.destroy();
+      rmSync(bin, { recursive: true, force: true });
     }
   },
 );
