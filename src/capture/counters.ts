@@ -145,6 +145,8 @@ export class PacketCounters {
   private readonly excludePrivate: boolean;
   private readonly onProbe: ((p: ProbeEvent) => void) | undefined;
   private readonly v4Text = new Map<number, string>();
+  /** Some address filter is set: without one, the per-packet filter call is skipped. */
+  private filtering: boolean;
   /** Probe events whose subscriber threw. */
   probeErrors = 0;
 
@@ -152,11 +154,13 @@ export class PacketCounters {
     this.excludePrivate = opts.excludePrivate;
     this.onlyDst = new AddressSet(opts.onlyDst);
     this.onProbe = opts.onProbe;
+    this.filtering = this.excludePrivate || this.onlyDst.size > 0;
   }
 
   /** The host's own addresses: packets FROM them are its outgoing traffic, never counted as incoming. */
   setOwnAddresses(addrs: string[]): void {
     this.own.replace(addrs);
+    this.filtering = this.own.size > 0 || this.excludePrivate || this.onlyDst.size > 0;
   }
 
   addBatch(buf: Buffer, count: number, linktype: number): void {
@@ -189,7 +193,7 @@ export class PacketCounters {
         t.malformed++;
         continue;
       }
-      if (this.isIgnored(buf)) {
+      if ((this.filtering || d.outgoing) && this.isIgnored(buf)) {
         t.ignored++;
         continue;
       }
