@@ -239,6 +239,17 @@ test('TRW: stealth probes are immediate failures (4 FIN probes)', () => {
   assert.equal(events.at(-1)!.kind, 'vertical');
 });
 
+test('a stealth probe that decides TRW and crosses a window threshold at once opens one episode', () => {
+  const { det, events } = makeDetector({ scanPorts: 4 });
+  for (let p = 1; p <= 4; p++) det.onProbe(probe(A, S, p, T0 + p, 'null'));
+  assert.deepEqual(
+    events.map((e) => e.state),
+    ['open'],
+  );
+  det.closeAll();
+  assert.equal(new Set(events.map((e) => e.id)).size, 1);
+});
+
 test('TRW: sessions that send data are successes and offset failures (a benign client)', () => {
   const { det, events, clock } = makeDetector();
   // Two successful exchanges, then four connections that never send data: the walk stays undecided.

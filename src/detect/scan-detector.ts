@@ -232,10 +232,11 @@ export class ScanDetector {
     if (pw.size >= c.scanBlockPorts && hw.size >= c.scanBlockHosts) kindOf = 'block';
     else if (pw.size >= c.scanPorts) kindOf = 'vertical';
     else if (hw.size >= c.scanHosts) kindOf = 'horizontal';
-    if (ep) {
+    const cur = s.episode; // TRW may have opened one just above
+    if (cur) {
       // An episode TRW opened is named by its shape once the windows show one.
-      if (ep.kind === 'trw' && kindOf) ep.kind = kindOf;
-      this.maybeUpdate(s, t);
+      if (cur.kind === 'trw' && kindOf) cur.kind = kindOf;
+      if (cur === ep) this.maybeUpdate(s, t);
     } else if (kindOf) this.openEpisode(s, kindOf, t);
   }
 
