@@ -100,6 +100,15 @@ interface Rate {
   done: number;
   errors: number;
   written?: number;
+  /** Server CPU (user + system) per completed connection, µs: steadier than the rate on a shared machine. */
+  cpuUs?: number;
+}
+
+/** CPU seconds (user + system) a process used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function rateRun(kind: 'c' | 'node'): Promise<Rate> {
@@ -111,6 +120,7 @@ async function rateRun(kind: 'c' | 'node'): Promise<Rate> {
       kind === 'c'
         ? await spawnReady(bed, cserver, [String(PORT)], /ready/)
         : await spawnReady(bed, process.execPath, sensorArgs(dataDir), /sensor ready/);
+    const cpu0 = cpuSeconds(server.pid!);
     const r = await bed.exec(
       bed.sensorNs,
       load,
@@ -118,6 +128,7 @@ async function rateRun(kind: 'c' | 'node'): Promise<Rate> {
       { timeoutMs: 90_000 },
     );
     const res = JSON.parse(r.stdout) as Rate;
+    res.cpuUs = ((cpuSeconds(server.pid!) - cpu0) * 1e6) / Math.max(1, res.done);
     await stop(server);
     if (kind === 'node') res.written = countLines(dataDir);
     return res;
@@ -133,7 +144,11 @@ function rssKiB(pid: number): { rss: number; hwm: number } {
   return { rss: v('VmRSS'), hwm: v('VmHWM') };
 }
 
-type IdleKind = 'c' | 'node' | 'node-young-1m';
+type IdleKind = 'c' | 'node' | 'node-young-1m' | 'node-bare';
+
+/** The floor for any Node.js server: net.Server holding sockets with four no-op handlers, nothing else. */
+const BARE = `require('net').createServer((s)=>{for(const e of ['data','end','error','close'])s.on(e,()=>{})})
+  .listen(${PORT},()=>console.log('ready'))`;
 
 async function idleRun(
   kind: IdleKind,
@@ -144,15 +159,17 @@ async function idleRun(
     const server =
       kind === 'c'
         ? await spawnReady(bed, cserver, [String(PORT)], /ready/)
-        : await spawnReady(
-            bed,
-            process.execPath,
-            sensorArgs(dataDir, ['--idle-timeout', '1h', '--max-session', '1h', '--max-sessions', '20000']),
-            /sensor ready/,
-            // V8 grows its young generation (up to 2 x 16 MiB) under the accept burst and keeps it: this
-            // variant caps it to tell garbage room from what each connection retains.
-            kind === 'node-young-1m' ? { NODE_OPTIONS: '--max-semi-space-size=1' } : {},
-          );
+        : kind === 'node-bare'
+          ? await spawnReady(bed, process.execPath, ['-e', BARE], /ready/)
+          : await spawnReady(
+              bed,
+              process.execPath,
+              sensorArgs(dataDir, ['--idle-timeout', '1h', '--max-session', '1h', '--max-sessions', '20000']),
+              /sensor ready/,
+              // V8 grows its young generation (up to 2 x 16 MiB) under the accept burst and keeps it: this
+              // variant caps it to tell garbage room from what each connection retains.
+              kind === 'node-young-1m' ? { NODE_OPTIONS: '--max-semi-space-size=1' } : {},
+            );
     await sleep(1000);
     const before = rssKiB(server.pid!).rss;
     const client = bed.spawn(bed.sensorNs, load, [
@@ -199,7 +216,8 @@ for (let i = 0; i < RUNS; i++)
     const r = await rateRun(kind);
     rates[kind].push(r);
     console.log(
-      `run ${i + 1} ${kind === 'c' ? 'C epoll' : 'tidewatch'}: ${r.rate} conn/s (${r.done} done, ${r.errors} errors` +
+      `run ${i + 1} ${kind === 'c' ? 'C epoll' : 'tidewatch'}: ${r.rate} conn/s, ${r.cpuUs!.toFixed(1)} µs CPU/conn ` +
+        `(${r.done} done, ${r.errors} errors` +
         (r.written !== undefined ? `, ${r.written} JSON lines written` : '') +
         ')',
     );
@@ -211,6 +229,12 @@ console.log(
     `${Math.max(...rates.node.map((r) => r.rate))}), C epoll ${cMed} (${Math.min(...rates.c.map((r) => r.rate))}–` +
     `${Math.max(...rates.c.map((r) => r.rate))}); ratio ${(nMed / cMed).toFixed(2)} (target >= 0.50)`,
 );
+const cCpu = median(rates.c.map((r) => r.cpuUs!));
+const nCpu = median(rates.node.map((r) => r.cpuUs!));
+console.log(
+  `server CPU per connection, median: tidewatch ${nCpu.toFixed(1)} µs, C epoll ${cCpu.toFixed(1)} µs; ` +
+    `capacity ratio on a free core ${(cCpu / nCpu).toFixed(2)}`,
+);
 const lost = rates.node.filter((r) => r.written !== r.done).length;
 console.log(`runs where JSON lines written != connections completed: ${lost}`);
 
@@ -218,14 +242,15 @@ const names: Record<IdleKind, string> = {
   c: 'C epoll',
   node: 'tidewatch',
   'node-young-1m': 'tidewatch, NODE_OPTIONS=--max-semi-space-size=1',
+  'node-bare': 'bare node:net server (reference)',
 };
-for (const kind of ['node', 'node-young-1m', 'c'] as const) {
+for (const kind of ['node', 'node-young-1m', 'node-bare', 'c'] as const) {
   const m = await idleRun(kind);
   const per = ((m.after - m.before) * 1024) / m.held;
   console.log(
     `${names[kind]}: ${m.held} idle connections held: RSS ${m.before} KiB → ${m.after} KiB ` +
       `(peak ${m.hwm} KiB), ${per.toFixed(0)} B per connection` +
-      (kind !== 'c' ? ` (target < 2048 B)` : ''),
+      (kind === 'node' || kind === 'node-young-1m' ? ` (target < 2048 B)` : ''),
   );
 }
 rmSync(dir, { recursive: true, force: true });
