@@ -86,8 +86,8 @@ test('excluded ports: ssh, --exclude-ports, --http (TCP), local listeners per pr
   assert.match(text, /set udp_excluded \{[^}]*elements = \{ 53, 123, 2222, 9000 \}/);
   // Exclusions come before the TPROXY rules; established flows and our own flows before everything.
   const at = (s: string) => text.indexOf(s);
-  assert.ok(at('socket transparent 1') < at('ct direction reply'));
-  assert.ok(at('ct direction reply') < at('tcp dport @tcp_excluded'));
+  assert.ok(at('socket transparent 1') < at('socket transparent 0'));
+  assert.ok(at('socket transparent 0') < at('tcp dport @tcp_excluded'));
   assert.ok(at('udp dport @udp_excluded') < at('tproxy ip to :39999'));
   assert.match(text, /iifname "lo" return/);
   assert.match(text, /meta nfproto ipv6 meta l4proto udp tproxy ip6 to :39999/);

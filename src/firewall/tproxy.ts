@@ -209,12 +209,12 @@ export function renderRuleset(plan: TproxyPlan): string {
     );
   else rule('iifname "lo" return comment "tidewatch: never loopback"');
   rule('meta pkttype != host return comment "tidewatch: no broadcast or multicast"');
-  // Replies of flows this host started (its own outgoing connections, DNS lookups...). Not `ct state
-  // established`: after a shed or reset session conntrack can keep a stale ESTABLISHED entry for minutes,
-  // and a scanner reusing that source port would then be routed past the sensor and silently dropped.
-  // Flows open before start towards local services are left alone by the port exclusions and by TPROXY
-  // itself (an established non-transparent socket makes the tproxy rule not match).
-  rule('ct direction reply return comment "tidewatch: replies to flows this host started"');
+  // A local non-transparent socket owns this destination: a service (also one started after tidewatch),
+  // or the host's own outgoing flows and lookups (a connected socket, or an unconnected UDP socket waiting
+  // for a DNS answer). Without conntrack on purpose: `ct state established` would load conntrack for the
+  // whole host (random-tuple floods then fill its table) and stale ESTABLISHED entries left by reset
+  // sessions let scanners that reuse a source port slip past the sensor for minutes.
+  rule('meta l4proto { tcp, udp } socket transparent 0 return comment "tidewatch: a local socket owns it"');
   rule('tcp dport @tcp_excluded return comment "tidewatch: local services, ssh, --exclude-ports, --http"');
   rule('udp dport @udp_excluded return comment "tidewatch: local services, ssh, --exclude-ports"');
   const tproxy = (fam: Family, dst: string[] | null, proto: 'tcp' | 'udp'): void => {
