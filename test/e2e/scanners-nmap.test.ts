@@ -30,8 +30,6 @@ async function nmapRun(flags: string[], ports: string, probe: ProbeKind, tool: s
     assert.equal(r.code, 0, r.stderr);
     const open = await openScan(s, bed.scannerIp);
     await sleep(1500); // let late probes arrive: they must update the episode, not open another
-    assert.equal(open.probe, probe, JSON.stringify(open));
-    assert.equal(open.tool, tool, JSON.stringify(open));
     assert.equal(open.action, 'logged');
   } finally {
     await s.stop();
@@ -39,10 +37,12 @@ async function nmapRun(flags: string[], ports: string, probe: ProbeKind, tool: s
   const all = scans(s, bed.scannerIp);
   assert.equal(new Set(all.map((e) => e.id)).size, 1, `one episode: ${JSON.stringify(all)}`);
   assert.equal(all.filter((e) => e.state === 'open').length, 1);
-  assert.ok(
-    all.some((e) => e.state === 'closed'),
-    'episode closed at shutdown',
-  );
+  // The episode's last word (closed at shutdown) names the probe type and tool: the open event comes at
+  // the 15th port and may precede evidence such as the listener's handshakes of a connect() scan.
+  const closed = all.find((e) => e.state === 'closed');
+  assert.ok(closed, 'episode closed at shutdown');
+  assert.equal(closed.probe, probe, JSON.stringify(all));
+  assert.equal(closed.tool, tool, JSON.stringify(all));
   assert.equal(scans(s).length, all.length, 'no scan from anyone else');
 }
 
