@@ -187,13 +187,26 @@ test('capture on: a listener connect delivered before its SYN makes that SYN a c
   assert.equal(e2[0]!.handshake_completed, true);
 });
 
-test('capture on: SYNs to closed ports plus handshakes on open ones are a connect() scan', () => {
+test('capture on: kernel SYNs to closed ports plus handshakes on open ones are a connect() scan', () => {
+  const linux = { options: [2, 4, 8, 1, 3] };
   const { det, events } = makeDetector();
   for (let p = 1; p <= 15; p++) {
-    det.onProbe(probe(A, S, p, T0 + p * 10, 'syn', { sport: 40000 + p }));
+    det.onProbe(probe(A, S, p, T0 + p * 10, 'syn', { sport: 40000 + p, ...linux }));
     if (p === 3) det.onProbe(probe(A, S, p, T0 + p * 10 + 1, 'connect', { sport: 40003, via: 'listener' }));
   }
   assert.equal(events[0]!.probe, 'connect');
+});
+
+test('capture on: a raw SYN scan after a few ordinary connections stays a syn scan', () => {
+  const { det, events } = makeDetector();
+  for (let i = 0; i < 3; i++) {
+    det.onProbe(probe(A, S, 80, T0 + i, 'connect', { sport: 30000 + i, via: 'listener' }));
+    det.onProbe(probe(A, S, 80, T0 + i + 1, 'syn', { sport: 30000 + i, options: [2, 4, 8, 1, 3] }));
+  }
+  for (let p = 1; p <= 15; p++)
+    det.onProbe(probe(A, S, p, T0 + 100 + p, 'syn', { sport: 50000, options: [2], mss: 1460 }));
+  assert.equal(events[0]!.probe, 'syn');
+  assert.equal(events[0]!.handshake_completed, true);
 });
 
 test('capture off: listener probes are counted', () => {

@@ -58,10 +58,15 @@ const KINDS: readonly ProbeKind[] = [
   'udp',
   'connect',
   'other',
+  // Internal: a SYN carrying a full TCP stack's options (>= 3: MSS, window scale, SACK, timestamps), as the
+  // kernel sends for connect(); raw scanner templates carry none or MSS only. Reported as 'syn'.
+  'syn',
 ];
-const KIND_INDEX = new Map(KINDS.map((k, i) => [k, i]));
+const KIND_INDEX = new Map(KINDS.slice(0, 9).map((k, i) => [k, i]));
 const SYN = 0;
 const CONNECT = 7;
+const SYN_STACK = 9;
+const isSyn = (k: number): boolean => k === SYN || k === SYN_STACK;
 
 interface Episode {
   id: string;
@@ -157,9 +162,10 @@ export class ScanDetector {
       return;
     }
     const t = p.time;
-    let kind = KIND_INDEX.get(p.kind) ?? KINDS.length - 1;
+    let kind = KIND_INDEX.get(p.kind) ?? KIND_INDEX.get('other')!;
+    if (kind === SYN && (p.options?.length ?? 0) >= 3) kind = SYN_STACK;
     let handshake = p.kind === 'connect' && p.handshake !== false;
-    if (kind === SYN && this.handshakes.size > 0) {
+    if (isSyn(kind) && this.handshakes.size > 0) {
       // The listener already completed this connection's handshake: a connect, not a SYN probe.
       const fk = flowKey(p.src, p.sport);
       const ht = this.handshakes.peek(fk);
@@ -261,15 +267,16 @@ export class ScanDetector {
     }
     // The SYN capture counted was a connect() scan's: relabel one SYN as a connect.
     if (s.kinds) {
-      if (s.kinds[SYN]! > 0) {
-        s.kinds[SYN]!--;
+      const from = s.kinds[SYN_STACK]! > 0 ? SYN_STACK : SYN;
+      if (s.kinds[from]! > 0) {
+        s.kinds[from]!--;
         s.kinds[CONNECT]!++;
       }
-    } else if (s.kind0 === SYN) {
+    } else if (isSyn(s.kind0)) {
       if (s.n0 <= 1) s.kind0 = CONNECT;
       else {
         s.kinds = new Array<number>(KINDS.length).fill(0);
-        s.kinds[SYN] = s.n0 - 1;
+        s.kinds[s.kind0] = s.n0 - 1;
         s.kinds[CONNECT] = 1;
       }
     }
@@ -354,7 +361,7 @@ export class ScanDetector {
     s.hosts.length = 0;
     s.llr = 0;
     s.since = ep.last;
-    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!;
+    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!; // SYN_STACK folds into SYN here
     s.n0 = 0;
     s.kinds = undefined;
   }
@@ -392,15 +399,18 @@ export class ScanDetector {
   }
 
   /**
-   * The most frequent kind, except that SYNs plus completed handshakes are a connect() scan: the ports
-   * that answered completed the handshake, the closed ones saw only the kernel's SYN (a SYN scanner never
-   * completes one).
+   * The most frequent kind (both SYN counts together), except that a source whose SYNs are mostly full-stack
+   * SYNs and which completed handshakes made a connect() scan: the ports that answered completed the
+   * handshake, the closed ones saw only the kernel's SYN. A raw SYN scanner (template SYNs) never completes
+   * one, even when the same host made a few ordinary connections before.
    */
   private dominantKind(s: Source): ProbeKind {
     if (!s.kinds) return KINDS[s.kind0]!;
-    let best = 0;
-    for (let i = 1; i < KINDS.length; i++) if (s.kinds[i]! > s.kinds[best]!) best = i;
-    if (best === SYN && s.kinds[CONNECT]! > 0) best = CONNECT;
+    const k = s.kinds;
+    let best = SYN;
+    let bestN = k[SYN]! + k[SYN_STACK]!;
+    for (let i = 1; i < 9; i++) if (k[i]! > bestN) [best, bestN] = [i, k[i]!];
+    if (best === SYN && k[CONNECT]! > 0 && k[SYN_STACK]! >= k[SYN]!) best = CONNECT;
     return KINDS[best]!;
   }
 
