@@ -217,6 +217,38 @@ test('rows of days 64 days apart (same packed key) stay apart', () => {
       ['2027-01-24', 2],
     ],
   );
+  assert.deepEqual(t.days(), ['2026-11-21', '2027-01-24']);
   t.dropDaysBefore('2027-01-01');
   assert.deepEqual(t.size, { sources: 1, rows: 1 });
+  assert.deepEqual(t.days(), ['2027-01-24']);
+  // Evicting the last source empties the day list too.
+  const one = new DailyTable({ maxSources: 1 });
+  one.add(probe({ src: '203.0.113.1', time: T0 - 86400_000 }));
+  one.add(probe({ src: '203.0.113.2' }));
+  assert.deepEqual(one.days(), ['2026-11-21']);
+});
+
+test('write of a large table yields to the event loop and never writes a row twice while rows change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-daily-'));
+  const file = join(dir, 'big.csv');
+  const t = new DailyTable({ maxSources: 100_000 });
+  const src = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  for (let i = 0; i < 60_000; i++) t.add(probe({ src: src(i), dport: 1 + (i % 1000) }));
+  let ticks = 0;
+  const timer = setInterval(() => {
+    ticks++;
+    // Touch old sources (they move in the recency order) and add new ones while the file is written.
+    for (let j = 0; j < 200; j++)
+      t.add(probe({ src: src((ticks * 977 + j) % 60_000), dport: 1 + (j % 1000) }));
+    t.add(probe({ src: src(60_000 + ticks) }));
+  }, 0);
+  const n = await t.write(file);
+  clearInterval(timer);
+  assert.ok(ticks > 0, 'the event loop ran during the write');
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+  assert.equal(lines.length, n);
+  const keys = lines.map((l) => l.split(' ').slice(0, 4).join(' '));
+  assert.equal(new Set(keys).size, keys.length, 'no row written twice');
+  assert.ok(n >= 60_000);
+  assert.deepEqual(t.days(), ['2026-11-21']);
 });

@@ -113,6 +113,8 @@ export class DailyTable {
   private readonly onEvict: (() => void) | undefined;
   private rowCount = 0;
   private tick = 0;
+  /** Rows per day number. */
+  private readonly dayRows = new Map<number, number>();
   private tcpSources = 0;
   /** Sources evicted (least recently seen first) to stay within the bounds. */
   evicted = 0;
@@ -200,6 +202,7 @@ export class DailyTable {
     if (farKey) (s.far ??= new Map()).set(farKey, { dayNum, first, last, count, proto, port: dstPort });
     else byDst.set(key, { dayNum, first, last, count });
     this.rowCount++;
+    this.countDay(dayNum, 1);
     while (this.rowCount > this.maxRows && this.sources.size > 1) this.evictOldest();
     return true;
   }
@@ -217,6 +220,8 @@ export class DailyTable {
     if (!s) return;
     this.sources.delete(src);
     this.rowCount -= s.rowCount;
+    for (const [, m] of byDestination(s)) for (const c of m.values()) this.countDay(c.dayNum, -1);
+    if (s.far) for (const c of s.far.values()) this.countDay(c.dayNum, -1);
     if (s.tcp) this.tcpSources--;
   }
 
@@ -232,7 +237,16 @@ export class DailyTable {
   /** All rows, or those of one UTC day, made fresh (a snapshot: later additions do not change them). */
   rows(day?: string): DailyRow[] {
     const out: DailyRow[] = [];
-    const row = (src: string, dst: string, c: Cell, proto: string, port: number | null): void => {
+    for (const src of this.sources.keys()) this.rowsOf(src, day, out);
+    return out;
+  }
+
+  /** Appends the rows of one source (of one day, or all) to `out`; returns how many it added. */
+  private rowsOf(src: string, day: string | undefined, out: DailyRow[]): number {
+    const s = this.sources.get(src);
+    if (!s) return 0;
+    const before = out.length;
+    const add = (dst: string, c: Cell, proto: string, port: number | null): void => {
       const d = utcDay(c.dayNum * 86400);
       if (day && d !== day) return;
       out.push({
@@ -246,24 +260,24 @@ export class DailyTable {
         count: c.count,
       });
     };
-    for (const [src, s] of this.sources) {
-      for (const [dst, m] of byDestination(s))
-        for (const [k, c] of m) {
-          const port = k & 0x1ffff;
-          row(src, dst, c, PROTO_NAMES[(k >> 17) & 0x7f]!, port === 65536 ? null : port);
-        }
-      if (s.far) for (const [k, c] of s.far) row(src, k.slice(k.lastIndexOf(' ') + 1), c, c.proto, c.port);
-    }
-    return out;
+    for (const [dst, m] of byDestination(s))
+      for (const [k, c] of m) {
+        const port = k & 0x1ffff;
+        add(dst, c, PROTO_NAMES[(k >> 17) & 0x7f]!, port === 65536 ? null : port);
+      }
+    if (s.far) for (const [k, c] of s.far) add(k.slice(k.lastIndexOf(' ') + 1), c, c.proto, c.port);
+    return out.length - before;
   }
 
+  /** The UTC days that have rows, oldest first (kept up to date as rows come and go: no scan). */
   days(): string[] {
-    const nums = new Set<number>();
-    for (const s of this.sources.values()) {
-      for (const [, m] of byDestination(s)) for (const c of m.values()) nums.add(c.dayNum);
-      if (s.far) for (const c of s.far.values()) nums.add(c.dayNum);
-    }
-    return [...nums].sort((a, b) => a - b).map((n) => utcDay(n * 86400));
+    return [...this.dayRows.keys()].sort((a, b) => a - b).map((n) => utcDay(n * 86400));
+  }
+
+  private countDay(dayNum: number, by: number): void {
+    const n = (this.dayRows.get(dayNum) ?? 0) + by;
+    if (n > 0) this.dayRows.set(dayNum, n);
+    else this.dayRows.delete(dayNum);
   }
 
   /** Forgets the rows of days before `day` (after they were written for the last time). */
@@ -273,6 +287,7 @@ export class DailyTable {
       for (const [k, c] of m) {
         if (c.dayNum >= limit) continue;
         m.delete(k);
+        this.countDay(c.dayNum, -1);
         s.rowCount--;
         this.rowCount--;
       }
@@ -291,15 +306,23 @@ export class DailyTable {
 
   /** Writes one day's rows to `file` atomically (temp file + rename). Yields to the event loop per chunk. */
   async write(file: string, day?: string): Promise<number> {
-    const rows = this.rows(day);
+    // The source list is copied (cheap: references), the rows are formatted source by source, and the
+    // loop yields between chunks: a table of millions of rows never blocks the event loop for long.
+    // A source moved or evicted meanwhile is written once, as it was when its turn came.
+    const srcs = [...this.sources.keys()];
     const tmp = `${file}.tmp-${process.pid}`;
     const out = createWriteStream(tmp);
+    let written = 0;
     try {
       let chunk = CSV_HEADER + '\n';
-      for (const r of rows) {
-        chunk += formatRow(r);
+      const batch: DailyRow[] = [];
+      for (let i = 0; i < srcs.length; i++) {
+        written += this.rowsOf(srcs[i]!, day, batch);
+        for (const r of batch) chunk += formatRow(r);
+        batch.length = 0;
         if (chunk.length >= 65536) {
           if (!out.write(chunk)) await once(out, 'drain');
+          else await new Promise((r) => setImmediate(r));
           chunk = '';
         }
       }
@@ -311,7 +334,7 @@ export class DailyTable {
       rmSync(tmp, { force: true });
       throw err;
     }
-    return rows.length;
+    return written;
   }
 
   /** Merges a CSV written by write() (or by Tsusen). Returns rows read and lines skipped as invalid. */
