@@ -135,3 +135,23 @@ test('without nft, --block on stops at start with TW_ERR_FIREWALL naming the fix
   );
   assert.doesNotMatch(await ruleset(bed), /tidewatch/);
 });
+
+test(
+  'blocking beside tproxy mode: both tables live together, both are gone after exit',
+  { skip },
+  async () => {
+    const s = await startSensor(bed, sensorArgs(bed, [...BLOCK, '--block-spoofable', '--listen', 'tproxy']));
+    try {
+      await nmap(['-sS'], bed.sensorIp);
+      await blockEvent(s, bed.scannerIp, 'added');
+      const tables = await ruleset(bed);
+      assert.match(tables, /table inet tidewatch_block/);
+      assert.match(tables, /table inet tidewatch_tproxy/);
+      // Dropped before TPROXY sees it: any port times out, not just the listener's.
+      assert.equal((await tryConnect(bed, bed.sensorIp, 4444, 1)).ok, false);
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+    assert.doesNotMatch(await ruleset(bed), /tidewatch/);
+  },
+);
