@@ -205,14 +205,27 @@ test(
       await eventually(() => second.recs.some((r) => r.dport === 69), 5000);
       assert.ok(second.recs.some((r) => r.dst === '198.18.1.200' && r.dport === 80));
       assert.ok(!second.recs.some((r) => r.data === b64('not-taken')));
-      // A service started while tidewatch runs gets its port back within a re-scan (5 s).
+      // A service started while tidewatch runs gets its port from its first connection (the socket
+      // rule), and its port joins the excluded set at the next re-scan (5 s).
       startService(bed, 7790, 'late-service\n');
-      const late = await eventually(
-        async () => (await ncTcp(bed, bed.sensorIp6, 7790, 'late?')) === 'late-service\n',
+      assert.ok(
+        await eventually(
+          async () => (await bed.exec(bed.sensorNs, 'ss', ['-Hltn'])).stdout.includes(':7790'),
+          5000,
+        ),
+      );
+      assert.equal(await ncTcp(bed, bed.sensorIp6, 7790, 'late?'), 'late-service\n');
+      assert.equal(await ncTcp(bed, bed.sensorIp, 7790, 'late?'), 'late-service\n');
+      const inSet = await eventually(
+        async () =>
+          /\b7790\b/.test(
+            (await bed.exec(bed.sensorNs, 'nft', ['list', 'set', 'inet', 'tidewatch_tproxy', 'tcp_excluded']))
+              .stdout,
+          ),
         12_000,
         500,
       );
-      assert.ok(late, 'the late service never got its port');
+      assert.ok(inSet, 'the re-scan did not add the late service to tcp_excluded');
       second.proc.kill('SIGTERM');
       assert.equal(await exited(second.proc), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
