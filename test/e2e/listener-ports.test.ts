@@ -96,6 +96,8 @@ describe('listener, ports mode', { skip }, () => {
     assert.equal(readFileSync(join(dir, udpFile), 'utf8'), hostile);
   });
 
+  test('SIGHUP reopens the sessions file (logrotate)', () => sc.sighupReopens(t));
+
   // Last: it stops the sensor.
   test('SIGTERM writes open sessions with close "shutdown"', () => sc.shutdownWritesOpen(t));
 });

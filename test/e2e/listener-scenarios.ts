@@ -7,6 +7,7 @@
 // --max-sessions 500 on its own sensor.
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, readJsonLines, type RunningSensor } from '../helpers/sensor.js';
 import type { Testbed } from '../helpers/testbed.js';
@@ -312,4 +313,28 @@ export async function shutdownWritesOpen(t: ListenerTarget): Promise<void> {
   } finally {
     client.kill('SIGKILL');
   }
+}
+
+/** SIGHUP (logrotate): after the file is renamed, new sessions go to a new file at the same name. */
+export async function sighupReopens(t: ListenerTarget): Promise<void> {
+  const dir = join(t.sensor.dataDir, 'sessions');
+  await ncTcp(t); // the file exists
+  const [name] = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  assert.ok(name);
+  renameSync(join(dir, name), join(dir, `${name}.1`));
+  process.kill(t.sensor.proc.pid!, 'SIGHUP');
+  await t.sensor.waitForLog(/SIGHUP: reopening files/);
+  const data = token('after-hup') + '\n';
+  await t.bed.exec(t.bed.scannerNs, 'nc', ['-N', '-w', '5', t.host4, String(pick(t.tcpPorts))], {
+    input: data,
+  });
+  const inNew = await eventually(() => {
+    try {
+      return readFileSync(join(dir, name), 'utf8').includes(Buffer.from(data).toString('base64'));
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(inNew, 'no new file after SIGHUP');
+  assert.ok(!readFileSync(join(dir, `${name}.1`), 'utf8').includes(Buffer.from(data).toString('base64')));
 }
