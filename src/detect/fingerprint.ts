@@ -66,7 +66,9 @@ export function fingerprintProbe(p: ProbeHeaders): Tag[] {
   // masscan: IP ID = (dst IP ^ dst port ^ seq) & 0xffff (templ-pkt.c), window 1024, TTL 255.
   if (dst4 >= 0 && seq !== undefined && p.ipId !== undefined) {
     if (p.ipId === ((dst4 ^ p.dport ^ seq) & 0xffff) >>> 0) {
-      let c = 0.9;
+      // One packet in 65,536 matches by chance (seen in a real nmap run): without masscan's TTL 255 the
+      // formula alone is weak evidence.
+      let c = ittl === 255 ? 0.9 : 0.5;
       if (p.window === 1024) c += 0.05;
       if (ittl === 255) c += 0.04;
       tags.push({ name: 'masscan', confidence: round(c) });
@@ -94,7 +96,8 @@ export function fingerprintProbe(p: ProbeHeaders): Tag[] {
 
   // nmap: window 1024/2048/3072/4096; SYN scan with MSS 1460 only; FIN/NULL/Xmas/ACK/Maimon without options;
   // random TTL of at most 64 (p0f.fp "NMap:SYN scan", captured Debian nmap 7.93: TTL 37..59).
-  if (NMAP_WINDOWS.has(p.window) && ittl <= 64 && !tags.some((t) => t.name === 'masscan')) {
+  const masscan = tags.some((t) => t.name === 'masscan' && t.confidence >= 0.9);
+  if (NMAP_WINDOWS.has(p.window) && ittl <= 64 && !masscan) {
     if (p.kind === 'syn' && sameOptions(opts, [2]) && p.mss === 1460) {
       tags.push({ name: 'nmap', confidence: 0.9 });
     } else if (p.kind !== 'syn' && opts.length === 0) {
@@ -153,12 +156,10 @@ export function osFamily(ittl: number, window: number, opts: readonly number[]):
 
 const round = (x: number): number => Math.round(Math.min(x, 0.99) * 100) / 100;
 
-/** A tool tag (not an OS family) of the highest confidence, for ScanEvent.tool. */
+/** The first tool tag (not an OS family) of a list ordered most likely first, for ScanEvent.tool. */
 export function bestTool(tags: readonly Tag[] | undefined): string | undefined {
-  let best: Tag | undefined;
-  for (const t of tags ?? [])
-    if (!t.name.startsWith('os:') && (!best || t.confidence > best.confidence)) best = t;
-  return best?.name;
+  for (const t of tags ?? []) if (!t.name.startsWith('os:')) return t.name;
+  return undefined;
 }
 
 /** Merges new tags into known ones: one entry per name, highest confidence kept, at most `max`. */

@@ -7,6 +7,7 @@ import { createLogger } from '../core/log.js';
 import { Stats } from '../core/stats.js';
 import { CAPTURED, probeFromHex } from './fixtures/scanner-packets.js';
 import { startTagger } from './index.js';
+import { bestTool, fingerprintProbe } from './fingerprint.js';
 import { FingerprintMemory } from './tagger.js';
 import { session, testConfig } from './test-helpers.js';
 
@@ -45,4 +46,26 @@ test('per-flow tags win over per-source tags; memory is bounded', () => {
   );
   for (let i = 0; i < 10; i++) m.observe({ ...nmap, src: `10.0.0.${i}` });
   assert.equal(m.sources, 3);
+});
+
+test('the tool is the one most packets say: a chance match among nmap packets does not rename it', () => {
+  const m = new FingerprintMemory();
+  const nmap = probeFromHex(CAPTURED['nmap-sS']![0]!);
+  for (let i = 0; i < 20; i++) m.observe({ ...nmap, dport: 100 + i });
+  // One nmap SYN whose random IP ID happens to equal dst ^ dport ^ seq (as in a real run).
+  const dport = 7;
+  const chance = { ...nmap, dport, ipId: (0xc6120001 ^ dport ^ nmap.seq!) & 0xffff };
+  assert.equal(fingerprintProbe(chance).find((t) => t.name === 'masscan')?.confidence, 0.55);
+  m.observe(chance);
+  assert.equal(bestTool(m.forSource(nmap.src)), 'nmap');
+  // A source that really is masscan stays masscan after one odd packet.
+  const ms = probeFromHex(CAPTURED['masscan']![0]!);
+  for (let i = 0; i < 5; i++) m.observe(ms);
+  m.observe({ ...nmap, src: ms.src });
+  assert.equal(bestTool(m.forSource(ms.src)), 'masscan');
+  // Evidence can overturn a first impression.
+  const flip = { ...nmap, src: '192.0.2.77' };
+  m.observe({ ...ms, src: flip.src });
+  for (let i = 0; i < 3; i++) m.observe(flip);
+  assert.equal(bestTool(m.forSource(flip.src)), 'nmap');
 });

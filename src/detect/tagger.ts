@@ -43,12 +43,24 @@ function intern(tags: Tag[]): Tag[] {
   return frozen as Tag[];
 }
 
+/**
+ * What a source's packets said: tags ordered by evidence (packets that carried the tag × its best
+ * confidence), so one packet matching masscan's formula by chance among a hundred nmap packets does not
+ * rename the tool. `tags` is an interned list; `hits` runs parallel to it.
+ */
+interface SourceTags {
+  tags: Tag[];
+  hits: number[];
+}
+
+const MAX_TAGS = 4;
+
 export class FingerprintMemory {
-  private readonly bySource: Lru<Tag[]>;
+  private readonly bySource: Lru<SourceTags>;
   private readonly byFlow: Lru<Tag[]>;
 
   constructor(stats?: Stats, maxSources = MAX_TAGGED_SOURCES, maxFlows = MAX_TAGGED_FLOWS) {
-    this.bySource = new Lru<Tag[]>(maxSources, () => stats?.inc('tagger_sources_evicted_total'));
+    this.bySource = new Lru<SourceTags>(maxSources, () => stats?.inc('tagger_sources_evicted_total'));
     this.byFlow = new Lru<Tag[]>(maxFlows);
   }
 
@@ -62,23 +74,54 @@ export class FingerprintMemory {
     if (found.length === 0) return found;
     const tags = intern(found);
     const key = addrKey(p.src);
-    let known = this.bySource.get(key);
-    // The common case (the same tool again) keeps the stored array: no allocation per probe.
-    if (!known || tags.some((t) => !known!.some((k) => k.name === t.name && k.confidence >= t.confidence)))
-      this.bySource.set(key, (known = intern(mergeTags(known, tags))));
+    const known = this.bySource.get(key);
+    if (!known) {
+      this.bySource.set(key, { tags, hits: tags.map(() => 1) });
+      return tags;
+    }
+    if (this.accumulate(known, tags)) known.tags = intern(known.tags);
     // A connection whose SYN says the same as its source needs no entry of its own (forSession falls back
     // to the source): a source sending one tool's packets costs no per-flow state.
-    if (tags !== known) this.byFlow.set(flowKey(p.src, p.sport), tags);
+    if (tags !== known.tags) this.byFlow.set(flowKey(p.src, p.sport), tags);
     return tags;
   }
 
+  /** Counts the tags of one packet into a source's; true when the list changed (then a fresh array). */
+  private accumulate(k: SourceTags, tags: Tag[]): boolean {
+    let list = k.tags;
+    let copied = false;
+    const edit = (): Tag[] => (copied ? list : ((copied = true), (list = list.slice())));
+    for (const t of tags) {
+      const i = list.findIndex((x) => x.name === t.name);
+      if (i < 0) {
+        if (list.length >= MAX_TAGS) continue;
+        edit().push(t);
+        k.hits.push(1);
+      } else {
+        k.hits[i]!++;
+        if (list[i]!.confidence < t.confidence) edit()[i] = t;
+      }
+    }
+    // Keep the order by evidence (insertion sort: at most 4 entries, nearly always already in order).
+    const score = (i: number): number => k.hits[i]! * list[i]!.confidence;
+    for (let i = 1; i < list.length; i++)
+      for (let j = i; j > 0 && score(j) > score(j - 1); j--) {
+        const l = edit();
+        [l[j], l[j - 1]] = [l[j - 1]!, l[j]!];
+        [k.hits[j], k.hits[j - 1]] = [k.hits[j - 1]!, k.hits[j]!];
+      }
+    if (copied) k.tags = list;
+    return copied;
+  }
+
+  /** The source's tags, most likely first. */
   forSource(src: string): Tag[] | undefined {
-    return this.bySource.peek(addrKey(src));
+    return this.bySource.peek(addrKey(src))?.tags;
   }
 
   /** Tags of one connection: its own SYN's first, else what its source sent lately. */
   forSession(src: string, sport: number): Tag[] | undefined {
-    return this.byFlow.peek(flowKey(src, sport)) ?? this.bySource.peek(addrKey(src));
+    return this.byFlow.peek(flowKey(src, sport)) ?? this.bySource.peek(addrKey(src))?.tags;
   }
 
   /** Adds tags to a session event in place (before the sinks see it). */
