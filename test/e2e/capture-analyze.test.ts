@@ -127,7 +127,7 @@ test('--json is one document with the documented fields; the text summary names 
   for (const k of ['proto', 'dst_port', 'dst_ip', 'src_ip', 'first_seen', 'last_seen', 'count'])
     assert.ok(k in j.daily[0]!, k);
   const text = await analyze([f]);
-  assert.equal(text.code, 0);
+  assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /5,000 packets/);
   assert.match(text.stdout, /Top TCP ports/);
   assert.match(text.stdout, /Top sources/);

@@ -134,3 +134,38 @@ test(
     }
   },
 );
+
+test(
+  '--capture any: what the sensor sends to itself is not counted',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      const dir = tempDir();
+      const out = join(dir, 'collector.jsonl');
+      await startSocat(bed, bed.sensorNs, 15171, out);
+      const sensor = await startSensor(bed, [
+        ...['--capture', 'any', '--listen', 'off', '--report-interval', '1s', '--flush', '1s'],
+        ...['--http', 'off', '--store', 'off', '--geoip', 'off', '--json-tcp', '127.0.0.1:15171'],
+      ]);
+      await sensor.waitForLog(/capture started/);
+      const hping = async (ns: string, args: string[]): Promise<void> => {
+        const r = await bed.exec(ns, 'hping3', ['-q', ...args], { timeoutMs: 30_000 });
+        assert.ok(r.code === 0 || r.code === 1, r.stderr);
+      };
+      await hping(bed.scannerNs, ['-S', '-c', '50', '-i', 'u1000', '-p', '2222', bed.sensorIp]);
+      // On `any`, loopback packets show up as incoming too: only the own-address list keeps them out.
+      await hping(bed.sensorNs, ['-S', '-c', '30', '-i', 'u1000', '-p', '5555', '127.0.0.1']);
+      await hping(bed.sensorNs, ['-S', '-c', '20', '-i', 'u1000', '-p', '5556', bed.sensorIp]);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await sensor.stop(), 0);
+      const m = totals(readLines(out));
+      assert.equal(m.get('New TCP 2222'), 50);
+      assert.equal(m.get('New TCP 5555'), undefined, 'SYNs from 127.0.0.1 to itself');
+      assert.equal(m.get('New TCP 5556'), undefined, 'SYNs from the sensor address to itself');
+      assert.equal(sumOf(m, 'New TCP'), 50);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
