@@ -35,6 +35,13 @@ export function plainAddress(a: string | undefined): string {
 
 type Phase = 'sniff' | 'hello' | 'tls' | 'plain';
 
+/**
+ * Bytes buffered for one ClientHello before the handshake starts (maxClientHelloBytes). Real ones are
+ * 0.2-2 KB (post-quantum key shares included); 16 KiB bounds a flood of half-sent hellos to 16 KiB a
+ * session (160 MiB at 10,000 sessions) instead of the parser's 64 KiB ceiling.
+ */
+export const MAX_CLIENT_HELLO_BYTES = 16 * 1024;
+
 /** The session a socket belongs to: shared handlers below find it here instead of a closure per socket. */
 const SESSION = Symbol('tidewatch.session');
 type Owned = Socket & { [SESSION]?: TcpSession };
@@ -126,7 +133,7 @@ export class TcpSession {
         if (s === 'plain') return this.asPlain();
         if (s === 'more') return;
         this.phase = 'hello';
-        this.hello = new ClientHelloReader();
+        this.hello = new ClientHelloReader(MAX_CLIENT_HELLO_BYTES);
         return this.onHello(this.hello.push(head));
       }
       case 'hello':
