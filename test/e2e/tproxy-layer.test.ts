@@ -330,3 +330,29 @@ test(
     }
   },
 );
+
+test(
+  'tproxy layer: without CAP_NET_ADMIN the start stops with a line naming the fix, and changes nothing',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      const proc = bed.spawn(bed.sensorNs, 'setpriv', [
+        '--inh-caps=-net_admin,-net_raw',
+        '--bounding-set=-net_admin,-net_raw',
+        process.execPath,
+        HARNESS,
+        '--tproxy-port',
+        '39999',
+      ]);
+      let err = '';
+      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      assert.equal(await exited(proc), 1);
+      assert.match(err, /TW_ERR_LISTEN/);
+      assert.match(err, /transparent sockets need root or CAP_NET_ADMIN/);
+      assert.deepEqual(leftovers(await firewallState(bed)), []);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
