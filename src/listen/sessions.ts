@@ -80,6 +80,10 @@ export class Sessions implements SessionHandler, SessionOwner {
     const src = plainAddress(socket.remoteAddress);
     const sport = socket.remotePort ?? 0;
     if (!src || this.closed) {
+      // Reset while still in the accept queue (nmap -sT does this): the kernel no longer knows the peer
+      // (getpeername fails), so there is nothing to record; counted so the loss is visible. Capture, when
+      // on, still sees the handshake's packets.
+      if (!src) this.ctx.stats.inc('listener_reset_before_accept_total');
       socket.on('error', noop);
       return void socket.destroy();
     }
