@@ -18,7 +18,10 @@ export interface StoreComponent extends Component {
 }
 
 export const FLUSH_MS = 100;
-export const MAX_PENDING = 5_000;
+// Rows (counter cells, daily rows, sources, sessions...) that force a flush before the timer. Larger batches
+// write far fewer pages per row (measured: 20 000 rows per commit cost a third of 5 000 in commit time);
+// buffered payload bytes are capped separately (MAX_PENDING_PAYLOAD_BYTES).
+export const MAX_PENDING = 20_000;
 export const PRUNE_INTERVAL_MS = 60_000;
 
 /** Turns a probe into a counted attempt; `new` = the start of a connection (SYN, datagram, accept). */

@@ -13,6 +13,8 @@ import type { BlockEvent, ScanEvent, SessionEvent, SpikeEvent, Tag, Geo } from '
 export const PROTO_NUM = { tcp: 0, udp: 1 } as const;
 const MIN_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** Buffered payload (base64) bytes that force a flush before maxPending rows are reached. */
+export const MAX_PENDING_PAYLOAD_BYTES = 16 * 1024 * 1024;
 /** Payload ids remembered by hash, at most. */
 const PAYLOAD_CACHE = 50_000;
 
@@ -96,6 +98,8 @@ export class StoreWriter {
   private blocks: BlockEvent[] = [];
   private readonly geoDay: GeoRollup;
   private pending = 0;
+  /** Base64 payload bytes held by buffered sessions: bounds memory when sessions carry big payloads. */
+  private payloadBytes = 0;
   /** Payload hash → row id, two generations (see forgetPayloads): most sessions repeat a known payload. */
   private payloadIds = new Map<string, number>();
   private payloadIdsOld = new Map<string, number>();
@@ -187,7 +191,8 @@ export class StoreWriter {
   }
 
   private bump(): void {
-    if (++this.pending >= this.opts.maxPending) (this.opts.onFull ?? (() => this.flush()))();
+    if (++this.pending >= this.opts.maxPending || this.payloadBytes >= MAX_PENDING_PAYLOAD_BYTES)
+      (this.opts.onFull ?? (() => this.flush()))();
   }
 
   private cellAt(key: string): Cell {
@@ -275,6 +280,7 @@ export class StoreWriter {
     this.countGeo(s.geo ?? this.opts.geo?.(ev.src), t, 0, 1);
     s.tags = mergeTags(s.tags, ev.tags);
     this.sessions.push(ev);
+    for (const p of ev.payloads) this.payloadBytes += p.data.length;
     this.bump();
   }
 
@@ -313,6 +319,7 @@ export class StoreWriter {
     this.blocks = [];
     const rows = this.pending;
     this.pending = 0;
+    this.payloadBytes = 0;
     // The buffers are swapped out first: if the write throws (disk full), this batch is dropped, not retried
     // forever, and the caller counts it.
     this.db.transaction(() => {
