@@ -227,3 +227,20 @@ test('a throwing probe subscriber never aborts the batch', () => {
   c.addBatch(batch([f, f, f]), 3, 1);
   assert.deepEqual([c.snapshot().tcp.syn['80'], c.probeErrors], [3, 3]);
 });
+
+test('TCP options cut by the snap length: the packet counts, the options stop where the capture does', () => {
+  const f = ether(
+    0x0800,
+    ipv4({
+      src: '198.18.0.2',
+      dst: '198.18.0.1',
+      proto: 6,
+      payload: tcp({ sport: 1, dport: 443, flags: 2, options: LINUX_SYN_OPTIONS }),
+    }),
+  );
+  const probes: ProbeEvent[] = [];
+  const c = new PacketCounters({ excludePrivate: false, onlyDst: [], onProbe: (p) => probes.push(p) });
+  c.addBatch(batch([{ frame: f.subarray(0, 14 + 20 + 20 + 6), origLen: f.length }]), 1, 1);
+  assert.deepEqual(c.snapshot().tcp.syn, { '443': 1 });
+  assert.deepEqual([probes[0]!.options, probes[0]!.mss, probes[0]!.wscale], [[2, 4], 1460, undefined]);
+});

@@ -252,3 +252,17 @@ test('write of a large table yields to the event loop and never writes a row twi
   assert.ok(n >= 60_000);
   assert.deepEqual(t.days(), ['2026-11-21']);
 });
+
+test('fuzz: CSV lines of random text never throw and never make invalid rows', async () => {
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.string({ maxLength: 120 }), (line) => {
+      const r = parseRow(line);
+      if (r) {
+        assert.ok(r.count >= 0 && r.last_seen >= r.first_seen);
+        assert.ok(r.dst_port === null || (r.dst_port >= 0 && r.dst_port <= 65535));
+      }
+    }),
+    { numRuns: 5000 },
+  );
+});
