@@ -111,9 +111,9 @@ test('CSV: exact header, space separated, written atomically, reloaded losslessl
   const text = readFileSync(file, 'utf8');
   assert.equal(
     text,
-    // Sources in recency order (least recently seen first), rows of a source in insertion order.
-    `${CSV_HEADER}\nUDP 53 2001:2::1 2001:2::2 ${T0 / 1000} ${T0 / 1000} 1\n` +
-      `TCP 22 198.18.0.1 198.18.0.2 ${T0 / 1000} ${T0 / 1000} 1\nICMP - 198.18.0.1 198.18.0.2 ${T0 / 1000} ${T0 / 1000} 1\n`,
+    // Sources in the order they first appeared, rows of a source in insertion order.
+    `${CSV_HEADER}\nTCP 22 198.18.0.1 198.18.0.2 ${T0 / 1000} ${T0 / 1000} 1\n` +
+      `ICMP - 198.18.0.1 198.18.0.2 ${T0 / 1000} ${T0 / 1000} 1\nUDP 53 2001:2::1 2001:2::2 ${T0 / 1000} ${T0 / 1000} 1\n`,
   );
   const back = new DailyTable({ maxSources: 10 });
   assert.deepEqual(back.load(file), { rows: 3, skipped: 0 });

@@ -37,8 +37,8 @@ interface SourceState {
   /** Rows whose rowKey() was taken by a row of a day 64 days apart (only for files spanning months). */
   far?: Map<string, FarCell>;
   rowCount: number;
-  /** this.tick when the source was last moved to the recent end of the map. */
-  moved: number;
+  /** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
+  seen: boolean;
 }
 
 /**
@@ -108,7 +108,6 @@ export class DailyTable {
   private readonly maxRows: number;
   private readonly onEvict: (() => void) | undefined;
   private rowCount = 0;
-  private tick = 0;
   /** Rows per day number. */
   private readonly dayRows = new Map<number, number>();
   private tcpSources = 0;
@@ -148,19 +147,10 @@ export class DailyTable {
     last = first,
     count = 1,
   ): boolean {
-    const tick = ++this.tick;
     let s = this.sources.get(src);
-    if (s) {
-      // Map order is the recency order. Moving a source to the end costs a delete and an insert, so it is
-      // moved only when it has drifted into the older three quarters: the evicted source is then always
-      // one not seen for at least 3/4 of a table's worth of additions (exact LRU for small tables).
-      if (tick - s.moved > this.sources.size >> 2) {
-        this.sources.delete(src);
-        this.sources.set(src, s);
-        s.moved = tick;
-      }
-    } else {
-      s = { tcp: false, dst0: dst, rows0: new Map(), rowCount: 0, moved: tick };
+    if (s) s.seen = true;
+    else {
+      s = { tcp: false, dst0: dst, rows0: new Map(), rowCount: 0, seen: false };
       this.sources.set(src, s);
       if (this.sources.size > this.maxSources) this.evictOldest();
     }
@@ -203,10 +193,25 @@ export class DailyTable {
     return true;
   }
 
+  /**
+   * Second chance (CLOCK), the classic cheap approximation of least-recently-used: a source seen again is
+   * only flagged (no reordering on the hot path); here, flagged sources at the old end get their flag
+   * cleared and go to the recent end, and the first unflagged one is evicted. Each pass over a source
+   * clears its flag, so this ends within one walk of the map.
+   */
   private evictOldest(): void {
-    const oldest = this.sources.keys().next();
-    if (oldest.done) return;
-    this.removeSource(oldest.value);
+    let victim: string | undefined;
+    for (const [src, s] of this.sources) {
+      if (!s.seen) {
+        victim = src;
+        break;
+      }
+      s.seen = false;
+      this.sources.delete(src);
+      this.sources.set(src, s);
+    }
+    if (victim === undefined) return;
+    this.removeSource(victim);
     this.evicted++;
     this.onEvict?.();
   }
