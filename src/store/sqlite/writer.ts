@@ -322,10 +322,17 @@ export class StoreWriter {
     this.payloadBytes = 0;
     // The buffers are swapped out first: if the write throws (disk full), this batch is dropped, not retried
     // forever, and the caller counts it.
-    this.db.transaction(() => {
-      this.write(cells, daily, srcs, sessions, scans, spikes, blocks);
-      this.geoDay.write();
-    })();
+    try {
+      this.db.transaction(() => {
+        this.write(cells, daily, srcs, sessions, scans, spikes, blocks);
+        this.geoDay.write();
+      })();
+    } catch (err) {
+      // Rolled back: payload ids handed out in this batch do not exist (and may be given again).
+      this.forgetPayloads();
+      this.touches.clear();
+      throw err;
+    }
     this.stats.flushes++;
     this.stats.rows += rows;
     return rows;
