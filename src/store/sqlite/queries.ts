@@ -1,11 +1,11 @@
 // The QueryStore over SQLite. better-sqlite3 is synchronous; the methods are async because the interface is
 // shared with a networked backend. Counter sums read the hourly table for whole hours and the minute table
-// only for the ragged edges of a range, so a day's summary reads ~24 rows per port instead of ~1440.
+// only for the ragged edges of a range (counter-queries.ts).
 import type { Database, Statement } from 'better-sqlite3';
 
 import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
-import { PROTO_TOTAL } from './schema.js';
+import { CounterQueries } from './counter-queries.js';
 import type {
   DailyRow,
   Page,
@@ -20,25 +20,12 @@ import type {
 } from '../query.js';
 
 const MIN = 60_000;
-const HOUR = 3_600_000;
 const DAY = 86_400_000;
-/** Most points one series may have (the API bounds spans further; this guards other callers). */
-const MAX_POINTS = 1_000_000;
 /** Totals of session searches are counted up to here; beyond, `capped` is set and total is a lower bound. */
 const COUNT_CAP = 100_000;
 const TEXT_COUNT_CAP = 10_000;
 /** A scan still open whose last probe is younger than this is "active" in the summary. */
 const ACTIVE_SCAN_MS = 15 * MIN;
-
-const PROTO_NAME = ['tcp', 'udp'] as const;
-
-interface CounterRow {
-  proto: number;
-  port: number;
-  a: number;
-  n: number;
-  s: number;
-}
 
 interface SourceDbRow {
   ip: string;
@@ -70,16 +57,6 @@ interface SessionDbRow {
   geo: string | null;
 }
 
-/** Minute, hour, minute parts of [from, to): whole hours come from the hourly table. */
-function split(r: TimeRange): number[] {
-  const mA = Math.floor(r.from / MIN);
-  const mB = Math.max(mA, Math.ceil(r.to / MIN));
-  const hA = Math.ceil(mA / 60);
-  const hB = Math.floor(mB / 60);
-  if (hA >= hB) return [mA, mB, 0, 0, 0, 0];
-  return [mA, hA * 60, hA, hB, hB * 60, mB];
-}
-
 const geoOf = (cc: string | null, asn: number | null, org: string | null): Geo | undefined => {
   if (cc === null && asn === null) return undefined;
   const g: Geo = {};
@@ -93,6 +70,7 @@ const parse = <T>(s: string | null): T | undefined => (s === null ? undefined : 
 
 export class SqliteQueryStore implements QueryStore {
   private readonly cache = new Map<string, Statement>();
+  private readonly counters = new CounterQueries((sql) => this.st(sql));
 
   constructor(private readonly db: Database) {}
 
@@ -104,44 +82,6 @@ export class SqliteQueryStore implements QueryStore {
       this.cache.set(sql, s);
     }
     return s;
-  }
-
-  private counterSql(select: string, tail: string, extra = ''): string {
-    const part = (table: string, col: string): string =>
-      `SELECT proto, port, all_n, new_n, sess_n FROM ${table} WHERE ${col} >= ? AND ${col} < ?${extra}`;
-    return `SELECT ${select} FROM (${part('counters_min', 'minute')} UNION ALL ${part('counters_hour', 'hour')}
-      UNION ALL ${part('counters_min', 'minute')}) ${tail}`;
-  }
-
-  private totalsSync(r: TimeRange): { a: number; n: number; s: number } {
-    const row = this.st(
-      this.counterSql(
-        'coalesce(sum(all_n),0) a, coalesce(sum(new_n),0) n, coalesce(sum(sess_n),0) s',
-        '',
-        ` AND proto = ${PROTO_TOTAL} AND port = 0`,
-      ),
-    ).get(...split(r)) as { a: number; n: number; s: number };
-    return row;
-  }
-
-  private topPortsSync(q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): PortCount[] {
-    const p = split(q);
-    const pr = q.proto === undefined ? -1 : PROTO_NAME.indexOf(q.proto);
-    const sql = this.counterSql(
-      'proto, port, sum(all_n) a, sum(new_n) n, sum(sess_n) s',
-      'GROUP BY proto, port ORDER BY n DESC, a DESC, s DESC, port LIMIT ?',
-      q.proto === undefined ? ` AND proto < ${PROTO_TOTAL}` : ' AND proto = ?',
-    );
-    // With a proto filter each of the three parts takes (from, to, proto).
-    const full =
-      q.proto === undefined ? [...p, q.limit] : [p[0], p[1], pr, p[2], p[3], pr, p[4], p[5], pr, q.limit];
-    return (this.st(sql).all(...full) as CounterRow[]).map((r) => ({
-      proto: PROTO_NAME[r.proto] ?? 'tcp',
-      port: r.port,
-      all: r.a,
-      new: r.n,
-      sessions: r.s,
-    }));
   }
 
   private toSource(r: SourceDbRow, attempts?: number): SourceRow {
@@ -180,12 +120,12 @@ export class SqliteQueryStore implements QueryStore {
   }
 
   private summarySync(r: TimeRange): Summary {
-    const t = this.totalsSync(r);
+    const t = this.counters.totals(r);
     const count = (sql: string, ...args: unknown[]): number => (this.st(sql).get(...args) as { n: number }).n;
     const nowMin = Math.floor(r.to / MIN);
     const dA = Math.floor(r.from / DAY);
     const dB = Math.floor((r.to - 1) / DAY);
-    const recent = this.totalsSync({ from: (nowMin - 5) * MIN, to: nowMin * MIN });
+    const recent = this.counters.totals({ from: (nowMin - 5) * MIN, to: nowMin * MIN });
     const active = this.st(
       `SELECT ev FROM scans WHERE state != 'closed' AND last_seen >= ? AND first_seen < ?
        ORDER BY last_seen DESC LIMIT 20`,
@@ -212,7 +152,7 @@ export class SqliteQueryStore implements QueryStore {
         ),
       },
       rates: { sessions_per_min: recent.s / 5, attempts_per_min: recent.n / 5 },
-      top_ports: this.topPortsSync({ ...r, limit: 10 }),
+      top_ports: this.counters.topPorts({ ...r, limit: 10 }),
       top_sources: this.topSourcesSync(r, 10),
       // Attempts plus sessions per country and ASN, over the UTC days the range touches.
       top_countries: this.st(
@@ -228,44 +168,6 @@ export class SqliteQueryStore implements QueryStore {
       active_scans: active.map((x) => JSON.parse(x.ev) as ScanEvent),
       spikes: spikes.map((x) => JSON.parse(x.ev) as SpikeEvent),
     };
-  }
-
-  private seriesSync(
-    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
-  ): SeriesPoint[] {
-    const stepMs = q.step === 'minute' ? MIN : q.step === 'hour' ? HOUR : DAY;
-    const a = Math.floor(q.from / stepMs);
-    const b = Math.max(a, Math.ceil(q.to / stepMs));
-    if (b - a > MAX_POINTS)
-      throw new TidewatchError('TW_ERR_STORE', `a series of more than ${MAX_POINTS} points was asked for`);
-    const proto = PROTO_NAME.indexOf(q.proto);
-    const rows =
-      q.step === 'minute'
-        ? this.st(
-            `SELECT minute t, all_n a, new_n n, sess_n s FROM counters_min
-             WHERE proto = ? AND port = ? AND minute >= ? AND minute < ?`,
-          ).all(proto, q.port, a, b)
-        : q.step === 'hour'
-          ? this.st(
-              `SELECT hour t, all_n a, new_n n, sess_n s FROM counters_hour
-               WHERE proto = ? AND port = ? AND hour >= ? AND hour < ?`,
-            ).all(proto, q.port, a, b)
-          : this.st(
-              `SELECT hour / 24 t, sum(all_n) a, sum(new_n) n, sum(sess_n) s FROM counters_hour
-               WHERE proto = ? AND port = ? AND hour >= ? AND hour < ? GROUP BY hour / 24`,
-            ).all(proto, q.port, a * 24, b * 24);
-    // Dense: one point per step, zeros included, so charts need not guess gaps.
-    const points: SeriesPoint[] = [];
-    for (let i = a; i < b; i++) points.push({ t: i * stepMs, all: 0, new: 0, sessions: 0 });
-    for (const r of rows as { t: number; a: number; n: number; s: number }[]) {
-      const p = points[r.t - a];
-      if (p) {
-        p.all = r.a;
-        p.new = r.n;
-        p.sessions = r.s;
-      }
-    }
-    return points;
   }
 
   private sourcesSync(q: TimeRange & { port?: number; limit: number; offset: number }): Page<SourceRow> {
@@ -368,10 +270,10 @@ export class SqliteQueryStore implements QueryStore {
 
   summary = async (r: TimeRange): Promise<Summary> => this.summarySync(r);
   topPorts = async (q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]> =>
-    this.topPortsSync(q);
+    this.counters.topPorts(q);
   portSeries = async (
     q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
-  ): Promise<SeriesPoint[]> => this.seriesSync(q);
+  ): Promise<SeriesPoint[]> => this.counters.series(q);
   sources = async (
     q: TimeRange & { port?: number; limit: number; offset: number },
   ): Promise<Page<SourceRow>> => this.sourcesSync(q);
