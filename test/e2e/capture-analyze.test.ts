@@ -82,6 +82,7 @@ test('a file cut mid-packet reports everything before the cut and says truncated
     assert.deepEqual(pick(j), pick(truth as unknown as Record<string, unknown>));
     assert.match(r.stderr, /truncated/);
     const text = await analyze([f]);
+    assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /TRUNCATED/);
   }
 });
