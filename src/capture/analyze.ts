@@ -123,6 +123,29 @@ export async function analyzeFile(
   return report;
 }
 
+/**
+ * Writes the --json document with `daily` streamed in pieces: millions of rows in one JSON.stringify would
+ * build a string past V8's limit (~512 MiB) and hold it all in memory at once.
+ */
+async function writeJson(report: AnalyzeReport): Promise<void> {
+  const { topSources: _omit, daily, ...head } = report;
+  const out = process.stdout;
+  const write = async (s: string): Promise<void> => {
+    if (!out.write(s)) await new Promise<void>((r) => out.once('drain', () => r()));
+  };
+  await write(JSON.stringify(head).slice(0, -1) + ',"daily":[');
+  const PIECE = 10_000;
+  for (let i = 0; i < daily.length; i += PIECE)
+    await write(
+      (i ? ',' : '') +
+        daily
+          .slice(i, i + PIECE)
+          .map((r) => JSON.stringify(r))
+          .join(','),
+    );
+  await write(']}\n');
+}
+
 /** Returns the process exit code. Writes results to stdout, errors as one line to stderr. */
 export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
   const problem = precheck(opts.file);
@@ -150,8 +173,7 @@ export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
     if (err.code !== 'EPIPE') throw err;
   });
   if (opts.json) {
-    const { topSources: _omit, ...doc } = report;
-    process.stdout.write(JSON.stringify(doc) + '\n');
+    await writeJson(report);
   } else {
     process.stdout.write(formatSummary(opts.file, report));
   }
