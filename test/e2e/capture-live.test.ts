@@ -169,3 +169,38 @@ test(
     }
   },
 );
+
+test(
+  'IPv6: connection attempts and datagrams counted exactly',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const bed = await createTestbed();
+    try {
+      const dir = tempDir();
+      const out = join(dir, 'collector.jsonl');
+      await startSocat(bed, bed.sensorNs, 15172, out);
+      const sensor = await startSensor(bed, [
+        ...['--capture', bed.sensorIf, '--listen', 'off', '--report-interval', '1s', '--flush', '1s'],
+        ...['--http', 'off', '--store', 'off', '--geoip', 'off', '--json-tcp', '127.0.0.1:15172'],
+      ]);
+      await sensor.waitForLog(/capture started/);
+      // bash's /dev/tcp and /dev/udp: each connect is one SYN (the sensor's RST ends it, no retransmission),
+      // each redirection one datagram.
+      const script =
+        `for i in $(seq 12); do (exec 3<>/dev/tcp/${bed.sensorIp6}/7777) 2>/dev/null; done; ` +
+        `for i in $(seq 9); do echo probe > /dev/udp/${bed.sensorIp6}/6161; done; true`;
+      const r = await bed.exec(bed.scannerNs, 'bash', ['-c', script]);
+      assert.equal(r.code, 0, r.stderr);
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.equal(await sensor.stop(), 0);
+      const m = totals(readLines(out));
+      assert.equal(m.get('New TCP 7777'), 12);
+      assert.equal(m.get('All TCP 7777'), 12, 'no ACK or RST from the sensor counted');
+      assert.equal(m.get('All UDP 6161'), 9);
+      assert.equal(m.get('All IP 6'), 12, 'IPv6 next header 6');
+      assert.equal(m.get('All IP 17'), 9);
+    } finally {
+      await bed.destroy();
+    }
+  },
+);
