@@ -88,3 +88,38 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
   assert.equal(closed.probes, 20);
   assert.equal(closed.ports, 20);
 });
+
+test('startDetectors raises a spike when a quiet port jumps (injected clock)', async () => {
+  const ctx: SensorContext = {
+    cfg: testConfig({ capture: 'lo', spikeInterval: 60_000 }),
+    bus: new EventBus(),
+    log: createLogger('silent'),
+    stats: new Stats(),
+  };
+  const T = Date.UTC(2026, 0, 1);
+  let now = T;
+  const spikes: SpikeEvent[] = [];
+  ctx.bus.on('spike', (ev) => spikes.push(ev));
+  const det = await startDetectors(ctx, { now: () => now, sweepMs: 5 });
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+  // Five quiet minutes (one source a minute on port 2323), then 40 sources in one minute.
+  for (let m = 0; m < 5; m++) {
+    const p = probeFromHex(CAPTURED['nmap-sS']![0]!, T + m * 60_000 + 1);
+    ctx.bus.emit({ ...p, src: `192.0.2.${m}`, dport: 2323 });
+    now = T + (m + 1) * 60_000;
+    await tick();
+  }
+  assert.equal(spikes.length, 0);
+  for (let i = 0; i < 40; i++) {
+    const p = probeFromHex(CAPTURED['masscan']![0]!, T + 5 * 60_000 + i);
+    ctx.bus.emit({ ...p, src: `203.0.113.${i}`, dport: 2323 });
+  }
+  now = T + 6 * 60_000;
+  await tick();
+  await det.close();
+  assert.equal(spikes.length, 1);
+  assert.equal(spikes[0]!.dport, 2323);
+  assert.equal(spikes[0]!.count, 40);
+  assert.equal(spikes[0]!.interval_s, 60);
+  assert.equal(spikes[0]!.ts, new Date(T + 6 * 60_000).toISOString());
+});
