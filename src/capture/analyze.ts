@@ -2,7 +2,7 @@
 // pcapng file, offline, through the same addon, decoders and counters as live capture.
 import { statSync } from 'node:fs';
 import { isTidewatchError } from '../core/errors.js';
-import type { ProbeEvent } from '../core/events.js';
+import { DailyTable } from '../store/daily-csv.js';
 import { PacketCounters } from './counters.js';
 import { readFileBatches } from './source.js';
 import { formatSummary } from './summary.js';
@@ -46,22 +46,6 @@ export interface DailyRow {
   count: number;
 }
 
-interface Daily {
-  add(p: ProbeEvent): unknown;
-  rows(): DailyRow[];
-  sourcesCount(): number;
-  evicted: number;
-}
-
-/** The daily table of src/store (loaded lazily: analyze is the only CLI path that needs it). */
-async function dailyTable(maxSources: number): Promise<Daily> {
-  const mod = (await import('../store/daily-csv.js')) as {
-    DailyTable?: new (o: { maxSources: number }) => Daily;
-  };
-  if (!mod.DailyTable) return { add: () => {}, rows: () => [], sourcesCount: () => 0, evicted: 0 };
-  return new mod.DailyTable({ maxSources });
-}
-
 /** Files above this size get a progress bar (when stderr is a terminal). */
 const PROGRESS_MIN_BYTES = 32 << 20;
 
@@ -91,7 +75,7 @@ export async function analyzeFile(
   opts: AnalyzeOptions,
   onProgress?: (bytes: number) => void,
 ): Promise<AnalyzeReport> {
-  const daily = await dailyTable(opts.maxSources);
+  const daily = new DailyTable({ maxSources: opts.maxSources });
   const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], onProbe: (p) => daily.add(p) });
   counters.setOwnAddresses([]);
   const res = await readFileBatches(
