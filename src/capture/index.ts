@@ -63,10 +63,13 @@ export async function startCapture(ctx: SensorContext): Promise<Component> {
     return d;
   };
   let malformedTotal = 0;
+  let lastEvicted = stats.get('daily_sources_evicted_total');
   const emitPackets = (): void => {
     const now = Date.now();
     const c: Counts = counters.takeInterval();
     const drops = readDrops();
+    // The daily table (src/store/daily-csv.ts) counts its evictions; the event carries the interval's.
+    const evicted = stats.get('daily_sources_evicted_total');
     malformedTotal += c.malformed;
     stats.set('capture_malformed_total', malformedTotal);
     const ev: PacketsEvent = {
@@ -80,9 +83,10 @@ export async function startCapture(ctx: SensorContext): Promise<Component> {
       udp: c.udp,
       ip_protocols: c.ip_protocols,
       ethertypes: c.ethertypes,
-      drops: { ...drops, evicted_sources: stats.get('daily_sources_evicted_total') },
+      drops: { ...drops, evicted_sources: evicted - lastEvicted },
     };
     lastAt = now;
+    lastEvicted = evicted;
     bus.emit(ev);
   };
   const report = setInterval(emitPackets, cfg.reportInterval);
