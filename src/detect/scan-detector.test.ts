@@ -13,6 +13,7 @@ test('vertical: 14 distinct ports raise nothing, the 15th opens one scan', () =>
   assert.equal(events.length, 1);
   const e = events[0]!;
   assert.equal(e.state, 'open');
+  assert.equal(e.src, A);
   assert.equal(e.kind, 'vertical');
   assert.equal(e.probe, 'syn');
   assert.equal(e.ports, 15);
@@ -23,6 +24,16 @@ test('vertical: 14 distinct ports raise nothing, the 15th opens one scan', () =>
   assert.equal(e.action, 'logged');
   assert.equal(e.first_seen, new Date(T0).toISOString());
   assert.equal(e.last_seen, new Date(T0 + 14_000).toISOString());
+});
+
+test('IPv6 and high IPv4 sources are reported as they came', () => {
+  const { det, events } = makeDetector();
+  for (const src of ['2001:db8::7', '255.254.253.252', '0.0.0.1'])
+    for (let p = 1; p <= 15; p++) det.onProbe(probe(src, '2001:2::1', p, T0 + p, 'syn', { sport: 50000 }));
+  assert.deepEqual(
+    events.map((e) => e.src),
+    ['2001:db8::7', '255.254.253.252', '0.0.0.1'],
+  );
 });
 
 test('repeated probes to the same port never make a scan', () => {

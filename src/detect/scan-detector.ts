@@ -96,7 +96,8 @@ class Source {
   handshake = false;
   episode: Episode | undefined;
   constructor(
-    readonly addr: string,
+    /** The table key: an IPv4 address as an int32 (its text is rebuilt when reported), else the text. */
+    readonly key: Key,
     now: number,
     kind: number,
   ) {
@@ -104,7 +105,13 @@ class Source {
     this.last = now;
     this.kind0 = kind;
   }
+
+  get addr(): string {
+    return typeof this.key === 'number' ? uintToIpv4(this.key >>> 0) : this.key;
+  }
 }
+
+const uintToIpv4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
 export class ScanDetector {
   private readonly sources: Lru<Source>;
@@ -194,7 +201,7 @@ export class ScanDetector {
       }
       if (t > s.last) s.last = t;
     } else {
-      s = new Source(p.src, t, kind);
+      s = new Source(key, t, kind);
       if (this.handshakeSources.size > 0 && this.handshakeSources.delete(key)) s.handshake = true;
       this.sources.set(key, s); // may evict the least recently seen source
     }
@@ -373,14 +380,15 @@ export class ScanDetector {
   private send(s: Source, state: ScanEvent['state']): void {
     const ep = s.episode!;
     ep.emitted = this.signature(ep);
-    const tags = this.o.tagsFor?.(s.addr);
+    const addr = s.addr;
+    const tags = this.o.tagsFor?.(addr);
     const ev: ScanEvent = {
       ts: nowIso(state === 'closed' ? Math.max(ep.last, this.now()) : ep.last),
       sensor: this.o.cfg.sensor,
       type: 'scan',
       id: ep.id,
       state,
-      src: s.addr,
+      src: addr,
       kind: ep.kind,
       probe: this.dominantKind(s),
       ports: ep.ports.count,
