@@ -36,4 +36,12 @@ const r = spawnSync(
   ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
   { stdio: 'inherit', cwd: root },
 );
+// Namespaces of a test process that was killed outright (runner timeout) are removed here.
+try {
+  const { reapStaleTestbeds } = await import('../dist/test/helpers/testbed.js');
+  const reaped = reapStaleTestbeds();
+  if (reaped.length) console.error(`removed test namespaces left by killed tests: ${reaped.join(' ')}`);
+} catch {
+  /* no test bed was built */
+}
 process.exit(r.status ?? 1);

@@ -27,3 +27,37 @@ test(
     assert.doesNotMatch(namespaces(), new RegExp(bed.scannerNs));
   },
 );
+
+test(
+  'beds left by a killed test process are reaped, live ones are kept',
+  { skip: !isRoot() && 'needs root' },
+  async () => {
+    const { execFileSync: run } = await import('node:child_process');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const { reapStaleTestbeds } = await import('../helpers/testbed.js');
+    const live = await createTestbed();
+    const id =
+      'f00d' +
+      Math.floor(Math.random() * 256)
+        .toString(16)
+        .padStart(2, '0');
+    try {
+      // A dead owner: a process that has already exited.
+      const dead = run(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).trim();
+      run('ip', ['netns', 'add', `tw${id}s`]);
+      mkdirSync('/run/tidewatch-testbed', { recursive: true });
+      writeFileSync(`/run/tidewatch-testbed/tw${id}`, `${dead} tw${id}s tw${id}c\n`);
+      const reaped = reapStaleTestbeds();
+      assert.ok(reaped.includes(`tw${id}s`), `reaped ${reaped.join(' ')}`);
+      assert.doesNotMatch(namespaces(), new RegExp(`tw${id}s`));
+      assert.match(namespaces(), new RegExp(live.sensorNs), 'the bed of a live process stays');
+    } finally {
+      await live.destroy();
+      try {
+        run('ip', ['netns', 'del', `tw${id}s`], { stdio: 'ignore' });
+      } catch {
+        /* reaped */
+      }
+    }
+  },
+);

@@ -3,6 +3,57 @@
 // by destroy(), and also at exit, on SIGINT/SIGTERM and on uncaught errors of the test process.
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** One file per live test bed: "<owner pid> <namespaces...>", so beds of a killed test can be reaped. */
+const REGISTRY = '/run/tidewatch-testbed';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the namespaces of test beds whose owning process is gone (a test killed with SIGKILL, e.g. by a
+ * runner timeout, cannot clean up after itself). Beds of live processes are left alone.
+ */
+export function reapStaleTestbeds(): string[] {
+  const reaped: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(REGISTRY);
+  } catch {
+    return reaped;
+  }
+  for (const name of names) {
+    const file = join(REGISTRY, name);
+    let owner = 0;
+    let namespaces: string[] = [];
+    try {
+      const [pidText = '', ...rest] = readFileSync(file, 'utf8').trim().split(/\s+/);
+      owner = Number(pidText);
+      namespaces = rest;
+    } catch {
+      continue;
+    }
+    if (owner > 0 && alive(owner)) continue;
+    for (const ns of namespaces.filter((n) => /^tw[0-9a-f]{6}[sc]$/.test(n))) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+        reaped.push(ns);
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(file, { force: true });
+  }
+  return reaped;
+}
 
 export interface ExecResult {
   code: number | null;
@@ -46,6 +97,7 @@ function cleanupSync(entry: { ns: string[]; procs: Set<ChildProcess> }): void {
       /* already gone */
     }
   }
+  rmSync(join(REGISTRY, entry.ns[0]!.slice(0, -1)), { force: true });
   live.delete(entry);
 }
 
@@ -106,6 +158,9 @@ export async function createTestbed(): Promise<Testbed> {
   const sensorIf = `tw${id}s0`;
   const scannerIf = `tw${id}c0`;
   const entry = { ns: [sensorNs, scannerNs], procs: new Set<ChildProcess>() };
+  reapStaleTestbeds();
+  mkdirSync(REGISTRY, { recursive: true });
+  writeFileSync(join(REGISTRY, `tw${id}`), `${process.pid} ${sensorNs} ${scannerNs}\n`);
   live.add(entry);
   const bed = {
     id,
