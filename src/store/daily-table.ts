@@ -3,6 +3,12 @@
 // (Tsusen did). Memory is bounded: at most maxSources sources and maxRows rows; the least recently seen
 // source goes first, and every eviction is counted. Also the CSV line format (write, load, parse).
 // src/store/daily-csv.ts rewrites the day's file from it.
+//
+// Storage is numeric, for speed (it is updated for every connection attempt and datagram): IPv4
+// addresses are int32 keys, rows live in typed arrays found through a hash table of their own, and text
+// is made only when rows are read (rows(), write()). No object is allocated per source or per row, so a
+// million sources cost the garbage collector nothing to keep. Addresses that are not dotted-quad IPv4
+// (IPv6, or any other text handed to addRow) are kept as their text.
 import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
@@ -23,64 +29,70 @@ export interface DailyRow {
   count: number;
 }
 
-interface SourceState {
-  /** Made a TCP connection attempt (counted by sourcesCount()). */
-  tcp: boolean;
-  /**
-   * Rows by rowKey() (which holds day, protocol and port) for the first destination the source hit, and
-   * per destination for the others: most sources hit one address, and a Map less per source saves ~200
-   * bytes of the ~550 a source costs.
-   */
-  dst0: string;
-  rows0: Map<number, Cell>;
-  more?: Map<string, Map<number, Cell>>;
-  /** Rows whose rowKey() was taken by a row of a day 64 days apart (only for files spanning months). */
-  far?: Map<string, FarCell>;
-  rowCount: number;
-  /** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
-  seen: boolean;
-}
-
-/**
- * A row's numbers only: source, destination, protocol and port are in the keys that lead to it, so a row
- * costs 4 numbers instead of 8 fields (half the memory, much less garbage-collector work).
- * rows() makes the full DailyRow objects.
- */
-interface Cell {
-  dayNum: number;
-  /** Seconds into the UTC day: small integers, which V8 stores unboxed (unix seconds would not be). */
-  first: number;
-  last: number;
-  count: number;
-}
-interface FarCell extends Cell {
-  proto: string;
-  port: number | null;
-}
-
 const PROTO_CODES = new Map<string, number>([
   ['TCP', 0],
   ['UDP', 1],
 ]);
 const PROTO_NAMES = ['TCP', 'UDP'];
-/**
- * (day mod 64, protocol, port or 65536 for none) packed into a small integer: V8 hashes and compares small
- * integers much faster than strings or large numbers. Two days 64 days apart share a key; the row's own
- * `day` tells them apart and the rare loser goes to a string-keyed map (see addRow).
- */
-function rowKey(proto: string, dstPort: number | null, dayNum: number): number {
+function protoCode(proto: string): number {
   let code = proto === 'TCP' ? 0 : proto === 'UDP' ? 1 : PROTO_CODES.get(proto);
   if (code === undefined) {
     code = PROTO_CODES.size & 0x7f;
     PROTO_CODES.set(proto, code);
     PROTO_NAMES[code] = proto;
   }
-  return ((dayNum & 0x3f) << 24) | (code << 17) | (dstPort ?? 65536);
+  return code;
 }
 
-function* byDestination(s: SourceState): Generator<[string, Map<number, Cell>]> {
-  yield [s.dst0, s.rows0];
-  if (s.more) yield* s.more;
+/** A row's port field when it has none (written `-`). */
+const NO_PORT = 65536;
+/** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
+const TEXT_DST = 1 << 24;
+const NONE = -1;
+const F_TCP = 1;
+/** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
+const F_SEEN = 2;
+
+/** A source's key: a dotted-quad IPv4 address as int32, anything else as its text. */
+type SrcKey = number | string;
+
+/**
+ * The int32 of a canonical dotted-quad IPv4 address (what node's isIPv4 accepts: no leading zeros), or
+ * undefined. Hand-written: it runs per row loaded and must not allocate (split() would).
+ */
+export function v4Key(s: string): number | undefined {
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined;
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else return undefined;
+  }
+  if (digits === 0 || dots !== 3) return undefined;
+  return (v * 256 + part) | 0;
+}
+
+const v4Text = (k: number): string => `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+const keyText = (k: SrcKey): string => (typeof k === 'number' ? v4Text(k) : k);
+
+/** FNV-1a of a text destination (the hash table needs a number for it). */
+function textHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 export interface DailyTableOptions {
@@ -102,11 +114,48 @@ export function utcDay(unixSec: number): string {
   return cachedDay;
 }
 
+function grownI32(a: Int32Array, size: number, fill?: number) {
+  const b = new Int32Array(size);
+  b.set(a);
+  if (fill !== undefined) b.fill(fill, a.length);
+  return b;
+}
+
 export class DailyTable {
-  private readonly sources = new Map<string, SourceState>();
+  /** Source key -> slot, in recency order (second chance moves entries to the end). */
+  private readonly sources = new Map<SrcKey, number>();
   private readonly maxSources: number;
   private readonly maxRows: number;
   private readonly onEvict: (() => void) | undefined;
+
+  // Per source slot.
+  private sKey: (SrcKey | undefined)[] = [];
+  private sFlags = new Uint8Array(64);
+  private sRows = new Int32Array(64);
+  /** The source's rows in insertion order: a list through rNext. */
+  private sHead = new Int32Array(64).fill(NONE);
+  private sTail = new Int32Array(64).fill(NONE);
+  private readonly freeSlots: number[] = [];
+  private slotsUsed = 0;
+
+  // Per row: (source slot, destination, meta = proto << 17 | port [| TEXT_DST], day) is the key.
+  private rSrc = new Int32Array(256).fill(NONE);
+  private rDst = new Int32Array(256);
+  private rMeta = new Int32Array(256);
+  private rDay = new Int32Array(256);
+  /** Seconds into the UTC day. */
+  private rFirst = new Int32Array(256);
+  private rLast = new Int32Array(256);
+  private rCount = new Float64Array(256);
+  private rNext = new Int32Array(256);
+  private rHashNext = new Int32Array(256);
+  /** Text of destinations that are not IPv4, by row. */
+  private readonly rowText = new Map<number, string>();
+  private readonly freeRows: number[] = [];
+  private rowsUsed = 0;
+  /** Hash buckets: first row of each chain (through rHashNext). Power of two, at least the live rows. */
+  private buckets = new Int32Array(256).fill(NONE);
+
   private rowCount = 0;
   /** Rows per day number. */
   private readonly dayRows = new Map<number, number>();
@@ -137,6 +186,15 @@ export class DailyTable {
     return this.addRow(proto, p.dport, p.dst, p.src, Math.floor(p.time / 1000));
   }
 
+  /**
+   * The capture fast path, straight from the decoder: one TCP connection attempt (tcp) or UDP datagram
+   * from IPv4 `src` to `dst` (unsigned 32-bit), at unix second `tsSec`. The same as add() of the
+   * equivalent probe event, without building it or any address text.
+   */
+  addV4(tcp: boolean, dport: number, dst: number, src: number, tsSec: number): boolean {
+    return this.put(src | 0, dst | 0, undefined, tcp ? 0 : 1, dport, tsSec, tsSec, 1);
+  }
+
   /** Adds `count` events seen between first and last (unix seconds) to the row; merges with what exists. */
   addRow(
     proto: string,
@@ -147,50 +205,165 @@ export class DailyTable {
     last = first,
     count = 1,
   ): boolean {
-    let s = this.sources.get(src);
-    if (s) s.seen = true;
-    else {
-      s = { tcp: false, dst0: dst, rows0: new Map(), rowCount: 0, seen: false };
-      this.sources.set(src, s);
-      if (this.sources.size > this.maxSources) this.evictOldest();
-    }
-    if (proto === 'TCP' && !s.tcp) {
-      s.tcp = true;
+    const d4 = v4Key(dst);
+    return this.put(
+      v4Key(src) ?? src,
+      d4 ?? textHash(dst),
+      d4 === undefined ? dst : undefined,
+      protoCode(proto),
+      dstPort ?? NO_PORT,
+      first,
+      last,
+      count,
+    );
+  }
+
+  private put(
+    key: SrcKey,
+    dst: number,
+    dstText: string | undefined,
+    code: number,
+    port: number,
+    first: number,
+    last: number,
+    count: number,
+  ): boolean {
+    let slot = this.sources.get(key);
+    if (slot === undefined) {
+      // Evict before inserting, so the new source itself can never be the victim.
+      if (this.sources.size >= this.maxSources) this.evictOldest();
+      slot = this.newSlot(key);
+      this.sources.set(key, slot);
+    } else this.sFlags[slot] = this.sFlags[slot]! | F_SEEN;
+    if (code === 0 && (this.sFlags[slot]! & F_TCP) === 0) {
+      this.sFlags[slot] = this.sFlags[slot]! | F_TCP;
       this.tcpSources++;
     }
-    let byDst = dst === s.dst0 ? s.rows0 : s.more?.get(dst);
     const dayNum = Math.floor(first / 86400);
-    const key = rowKey(proto, dstPort, dayNum);
     const dayStart = dayNum * 86400;
     first -= dayStart;
     last -= dayStart;
-    let row: Cell | undefined = byDst?.get(key);
-    let farKey: string | undefined;
-    if (row && row.dayNum !== dayNum) {
-      farKey = `${dayNum} ${proto} ${dstPort ?? '-'} ${dst}`;
-      row = s.far?.get(farKey);
+    const meta = (code << 17) | port | (dstText === undefined ? 0 : TEXT_DST);
+    for (let r = this.buckets[this.bucket(slot, dst, meta, dayNum)]!; r !== NONE; r = this.rHashNext[r]!) {
+      if (
+        this.rSrc[r] === slot &&
+        this.rDst[r] === dst &&
+        this.rMeta[r] === meta &&
+        this.rDay[r] === dayNum &&
+        (dstText === undefined || this.rowText.get(r) === dstText)
+      ) {
+        if (first < this.rFirst[r]!) this.rFirst[r] = first;
+        if (last > this.rLast[r]!) this.rLast[r] = last;
+        this.rCount[r] = this.rCount[r]! + count;
+        return true;
+      }
     }
-    if (row) {
-      if (first < row.first) row.first = first;
-      if (last > row.last) row.last = last;
-      row.count += count;
-      return true;
-    }
-    if (s.rowCount >= this.maxRows) {
+    if (this.sRows[slot]! >= this.maxRows) {
       this.droppedRows++;
       return false;
     }
-    if (!byDst) {
-      byDst = new Map();
-      (s.more ??= new Map()).set(dst, byDst);
-    }
-    s.rowCount++;
-    if (farKey) (s.far ??= new Map()).set(farKey, { dayNum, first, last, count, proto, port: dstPort });
-    else byDst.set(key, { dayNum, first, last, count });
+    const r = this.newRow();
+    this.rSrc[r] = slot;
+    this.rDst[r] = dst;
+    this.rMeta[r] = meta;
+    this.rDay[r] = dayNum;
+    this.rFirst[r] = first;
+    this.rLast[r] = last;
+    this.rCount[r] = count;
+    this.rNext[r] = NONE;
+    if (dstText !== undefined) this.rowText.set(r, dstText);
+    const b = this.bucket(slot, dst, meta, dayNum);
+    this.rHashNext[r] = this.buckets[b]!;
+    this.buckets[b] = r;
+    const tail = this.sTail[slot]!;
+    if (tail === NONE) this.sHead[slot] = r;
+    else this.rNext[tail] = r;
+    this.sTail[slot] = r;
+    this.sRows[slot] = this.sRows[slot]! + 1;
     this.rowCount++;
     this.countDay(dayNum, 1);
     while (this.rowCount > this.maxRows && this.sources.size > 1) this.evictOldest();
     return true;
+  }
+
+  private bucket(slot: number, dst: number, meta: number, day: number): number {
+    let h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b) ^ Math.imul(meta ^ (day << 8), 0xc2b2ae35);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 13;
+    return h & (this.buckets.length - 1);
+  }
+
+  private newSlot(key: SrcKey): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.slotsUsed++;
+      if (s >= this.sFlags.length) {
+        const n = this.sFlags.length * 2;
+        const f = new Uint8Array(n);
+        f.set(this.sFlags);
+        this.sFlags = f;
+        this.sRows = grownI32(this.sRows, n);
+        this.sHead = grownI32(this.sHead, n, NONE);
+        this.sTail = grownI32(this.sTail, n, NONE);
+      }
+    }
+    this.sKey[s] = key;
+    this.sFlags[s] = 0;
+    this.sRows[s] = 0;
+    this.sHead[s] = NONE;
+    this.sTail[s] = NONE;
+    return s;
+  }
+
+  private newRow(): number {
+    const free = this.freeRows.pop();
+    if (free !== undefined) return free;
+    const r = this.rowsUsed++;
+    if (r >= this.rSrc.length) {
+      const n = this.rSrc.length * 2;
+      this.rSrc = grownI32(this.rSrc, n, NONE);
+      this.rDst = grownI32(this.rDst, n);
+      this.rMeta = grownI32(this.rMeta, n);
+      this.rDay = grownI32(this.rDay, n);
+      this.rFirst = grownI32(this.rFirst, n);
+      this.rLast = grownI32(this.rLast, n);
+      const c = new Float64Array(n);
+      c.set(this.rCount);
+      this.rCount = c;
+      this.rNext = grownI32(this.rNext, n);
+      this.rHashNext = grownI32(this.rHashNext, n);
+    }
+    // Chains stay short: at most one live row per bucket on average.
+    if (this.rowCount + 1 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    return r;
+  }
+
+  private rehash(size: number): void {
+    this.buckets = new Int32Array(size).fill(NONE);
+    for (let r = 0; r < this.rowsUsed; r++) {
+      const slot = this.rSrc[r]!;
+      if (slot === NONE) continue;
+      const b = this.bucket(slot, this.rDst[r]!, this.rMeta[r]!, this.rDay[r]!);
+      this.rHashNext[r] = this.buckets[b]!;
+      this.buckets[b] = r;
+    }
+  }
+
+  /** Takes row r out of its hash chain and frees it (the caller unlinks it from its source's list). */
+  private freeRow(r: number): void {
+    const b = this.bucket(this.rSrc[r]!, this.rDst[r]!, this.rMeta[r]!, this.rDay[r]!);
+    let p = this.buckets[b]!;
+    if (p === r) this.buckets[b] = this.rHashNext[r]!;
+    else {
+      while (this.rHashNext[p] !== r) p = this.rHashNext[p]!;
+      this.rHashNext[p] = this.rHashNext[r]!;
+    }
+    if (this.rMeta[r]! & TEXT_DST) this.rowText.delete(r);
+    this.rSrc[r] = NONE;
+    this.freeRows.push(r);
+    this.countDay(this.rDay[r]!, -1);
+    this.rowCount--;
   }
 
   /**
@@ -200,15 +373,15 @@ export class DailyTable {
    * clears its flag, so this ends within one walk of the map.
    */
   private evictOldest(): void {
-    let victim: string | undefined;
-    for (const [src, s] of this.sources) {
-      if (!s.seen) {
-        victim = src;
+    let victim: SrcKey | undefined;
+    for (const [key, slot] of this.sources) {
+      if ((this.sFlags[slot]! & F_SEEN) === 0) {
+        victim = key;
         break;
       }
-      s.seen = false;
-      this.sources.delete(src);
-      this.sources.set(src, s);
+      this.sFlags[slot] = this.sFlags[slot]! & ~F_SEEN;
+      this.sources.delete(key);
+      this.sources.set(key, slot);
     }
     if (victim === undefined) return;
     this.removeSource(victim);
@@ -216,14 +389,18 @@ export class DailyTable {
     this.onEvict?.();
   }
 
-  private removeSource(src: string): void {
-    const s = this.sources.get(src);
-    if (!s) return;
-    this.sources.delete(src);
-    this.rowCount -= s.rowCount;
-    for (const [, m] of byDestination(s)) for (const c of m.values()) this.countDay(c.dayNum, -1);
-    if (s.far) for (const c of s.far.values()) this.countDay(c.dayNum, -1);
-    if (s.tcp) this.tcpSources--;
+  private removeSource(key: SrcKey): void {
+    const slot = this.sources.get(key);
+    if (slot === undefined) return;
+    this.sources.delete(key);
+    for (let r = this.sHead[slot]!; r !== NONE; ) {
+      const next = this.rNext[r]!;
+      this.freeRow(r);
+      r = next;
+    }
+    if (this.sFlags[slot]! & F_TCP) this.tcpSources--;
+    this.sKey[slot] = undefined;
+    this.freeSlots.push(slot);
   }
 
   /** Distinct sources (held now) that made a TCP connection attempt. */
@@ -238,36 +415,61 @@ export class DailyTable {
   /** All rows, or those of one UTC day, made fresh (a snapshot: later additions do not change them). */
   rows(day?: string): DailyRow[] {
     const out: DailyRow[] = [];
-    for (const src of this.sources.keys()) this.rowsOf(src, day, out);
+    for (const key of this.sources.keys()) this.rowsOf(key, day, out);
     return out;
   }
 
-  /** Appends the rows of one source (of one day, or all) to `out`; returns how many it added. */
-  private rowsOf(src: string, day: string | undefined, out: DailyRow[]): number {
-    const s = this.sources.get(src);
-    if (!s) return 0;
+  /**
+   * Appends the rows of one source (of one day, or all) to `out`; returns how many it added. Rows come
+   * grouped by destination (in the order the source first hit each), in insertion order within a group.
+   */
+  private rowsOf(key: SrcKey, day: string | undefined, out: DailyRow[]): number {
+    const slot = this.sources.get(key);
+    if (slot === undefined) return 0;
     const before = out.length;
-    const add = (dst: string, c: Cell, proto: string, port: number | null): void => {
-      const d = utcDay(c.dayNum * 86400);
-      if (day && d !== day) return;
+    const src = keyText(key);
+    const onlyDay = day === undefined ? NONE : Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
+    const add = (r: number): void => {
+      const dayNum = this.rDay[r]!;
+      if (day !== undefined && dayNum !== onlyDay) return;
+      const meta = this.rMeta[r]!;
+      const port = meta & 0x1ffff;
+      const dayStart = dayNum * 86400;
       out.push({
-        day: d,
-        proto,
-        dst_port: port,
-        dst_ip: dst,
+        day: utcDay(dayStart),
+        proto: PROTO_NAMES[(meta >> 17) & 0x7f]!,
+        dst_port: port === NO_PORT ? null : port,
+        dst_ip: meta & TEXT_DST ? this.rowText.get(r)! : v4Text(this.rDst[r]!),
         src_ip: src,
-        first_seen: c.dayNum * 86400 + c.first,
-        last_seen: c.dayNum * 86400 + c.last,
-        count: c.count,
+        first_seen: dayStart + this.rFirst[r]!,
+        last_seen: dayStart + this.rLast[r]!,
+        count: this.rCount[r]!,
       });
     };
-    for (const [dst, m] of byDestination(s))
-      for (const [k, c] of m) {
-        const port = k & 0x1ffff;
-        add(dst, c, PROTO_NAMES[(k >> 17) & 0x7f]!, port === 65536 ? null : port);
+    const head = this.sHead[slot]!;
+    // The common case: every row to one destination (no grouping to do).
+    let oneDst = true;
+    for (let r = this.rNext[head]!; head !== NONE && r !== NONE; r = this.rNext[r]!)
+      if (this.dstOf(r) !== this.dstOf(head)) {
+        oneDst = false;
+        break;
       }
-    if (s.far) for (const [k, c] of s.far) add(k.slice(k.lastIndexOf(' ') + 1), c, c.proto, c.port);
+    if (oneDst) for (let r = head; r !== NONE; r = this.rNext[r]!) add(r);
+    else {
+      const groups = new Map<SrcKey, number[]>();
+      for (let r = head; r !== NONE; r = this.rNext[r]!) {
+        const k = this.dstOf(r);
+        const g = groups.get(k);
+        if (g) g.push(r);
+        else groups.set(k, [r]);
+      }
+      for (const g of groups.values()) for (const r of g) add(r);
+    }
     return out.length - before;
+  }
+
+  private dstOf(r: number): SrcKey {
+    return this.rMeta[r]! & TEXT_DST ? this.rowText.get(r)! : this.rDst[r]!;
   }
 
   /** The UTC days that have rows, oldest first (kept up to date as rows come and go: no scan). */
@@ -284,24 +486,20 @@ export class DailyTable {
   /** Forgets the rows of days before `day` (after they were written for the last time). */
   dropDaysBefore(day: string): void {
     const limit = Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
-    const prune = <K>(s: SourceState, m: Map<K, Cell>): void => {
-      for (const [k, c] of m) {
-        if (c.dayNum >= limit) continue;
-        m.delete(k);
-        this.countDay(c.dayNum, -1);
-        s.rowCount--;
-        this.rowCount--;
+    for (const [key, slot] of [...this.sources]) {
+      let prev = NONE;
+      for (let r = this.sHead[slot]!; r !== NONE; ) {
+        const next = this.rNext[r]!;
+        if (this.rDay[r]! < limit) {
+          if (prev === NONE) this.sHead[slot] = next;
+          else this.rNext[prev] = next;
+          if (this.sTail[slot] === r) this.sTail[slot] = prev;
+          this.freeRow(r);
+          this.sRows[slot] = this.sRows[slot]! - 1;
+        } else prev = r;
+        r = next;
       }
-    };
-    for (const [src, s] of [...this.sources]) {
-      prune(s, s.rows0);
-      if (s.more)
-        for (const [dst, m] of s.more) {
-          prune(s, m);
-          if (m.size === 0) s.more.delete(dst);
-        }
-      if (s.far) prune(s, s.far);
-      if (s.rowCount === 0) this.removeSource(src);
+      if (this.sRows[slot] === 0) this.removeSource(key);
     }
   }
 
