@@ -287,7 +287,8 @@ export class DailyTable {
   }
 
   private bucket(slot: number, dst: number, meta: number, day: number): number {
-    let h = Math.imul(slot, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b) ^ Math.imul(meta ^ (day << 8), 0xc2b2ae35);
+    let h =
+      Math.imul(slot, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b) ^ Math.imul(meta ^ (day << 8), 0xc2b2ae35);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 13;
@@ -393,7 +394,7 @@ export class DailyTable {
     const slot = this.sources.get(key);
     if (slot === undefined) return;
     this.sources.delete(key);
-    for (let r = this.sHead[slot]!; r !== NONE; ) {
+    for (let r = this.sHead[slot]!; r !== NONE;) {
       const next = this.rNext[r]!;
       this.freeRow(r);
       r = next;
@@ -488,7 +489,7 @@ export class DailyTable {
     const limit = Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
     for (const [key, slot] of [...this.sources]) {
       let prev = NONE;
-      for (let r = this.sHead[slot]!; r !== NONE; ) {
+      for (let r = this.sHead[slot]!; r !== NONE;) {
         const next = this.rNext[r]!;
         if (this.rDay[r]! < limit) {
           if (prev === NONE) this.sHead[slot] = next;

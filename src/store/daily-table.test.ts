@@ -1,0 +1,177 @@
+// The typed-array daily table against the reference (the former Map-of-objects table,
+// test/helpers/daily-table-reference.ts) on random operations: same rows, same order, same bounds.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { ReferenceDailyTable } from '../../test/helpers/daily-table-reference.js';
+import { DailyTable, v4Key } from './daily-table.js';
+
+const DAY0 = Date.UTC(2026, 10, 20) / 1000;
+const V4 = ['198.18.0.1', '198.18.0.2', '255.255.255.255', '0.0.0.0', '128.0.0.1', '203.0.113.9'];
+const V6 = ['2001:2::1', '2001:2::2', '::ffff:198.18.0.1', 'fe80::1'];
+const toU32 = (s: string): number => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+
+type Op =
+  | {
+      op: 'row';
+      proto: string;
+      port: number | null;
+      dst: string;
+      src: string;
+      t: number;
+      span: number;
+      n: number;
+    }
+  | { op: 'v4'; tcp: boolean; port: number; dst: string; src: string; t: number }
+  | { op: 'drop'; day: number };
+
+const addr = fc.constantFrom(...V4, ...V6);
+const v4 = fc.constantFrom(...V4);
+const port = fc.constantFrom(22, 53, 80, 0, 65535);
+const time = (days: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: days * 86400 - 1 });
+
+function ops(days: number, drops: boolean): fc.Arbitrary<Op[]> {
+  const row = fc.record({
+    op: fc.constant('row' as const),
+    proto: fc.constantFrom('TCP', 'UDP', 'ICMP'),
+    port: fc.option(port, { nil: null }),
+    dst: addr,
+    src: addr,
+    t: time(days),
+    span: fc.integer({ min: 0, max: 100 }),
+    n: fc.integer({ min: 1, max: 5 }),
+  });
+  const fast = fc.record({
+    op: fc.constant('v4' as const),
+    tcp: fc.boolean(),
+    port,
+    dst: v4,
+    src: v4,
+    t: time(days),
+  });
+  const drop = fc.record({ op: fc.constant('drop' as const), day: fc.integer({ min: 0, max: days }) });
+  const one: fc.Arbitrary<Op> = drops ? fc.oneof(row, fast, fast, drop) : fc.oneof(row, fast, fast);
+  return fc.array(one, { maxLength: 120 });
+}
+
+function run(
+  list: Op[],
+  maxSources: number,
+  maxRows: number,
+): { a: DailyTable; b: ReferenceDailyTable; ev: number[] } {
+  const ev = [0, 0];
+  const a = new DailyTable({ maxSources, maxRows, onEvict: () => ev[0]!++ });
+  const b = new ReferenceDailyTable({ maxSources, maxRows, onEvict: () => ev[1]!++ });
+  for (const o of list) {
+    if (o.op === 'row') {
+      // Clamp to the day of `t`, as CSV lines are.
+      const last = Math.min(o.t + o.span, Math.floor(o.t / 86400) * 86400 + 86399);
+      const ra = a.addRow(o.proto, o.port, o.dst, o.src, DAY0 + o.t, DAY0 + last, o.n);
+      const rb = b.addRow(o.proto, o.port, o.dst, o.src, DAY0 + o.t, DAY0 + last, o.n);
+      assert.equal(ra, rb);
+    } else if (o.op === 'v4') {
+      const ra = a.addV4(o.tcp, o.port, toU32(o.dst), toU32(o.src), DAY0 + o.t);
+      const rb = b.addRow(o.tcp ? 'TCP' : 'UDP', o.port, o.dst, o.src, DAY0 + o.t);
+      assert.equal(ra, rb);
+    } else {
+      const day = new Date((DAY0 + o.day * 86400) * 1000).toISOString().slice(0, 10);
+      a.dropDaysBefore(day);
+      b.dropDaysBefore(day);
+    }
+  }
+  return { a, b, ev };
+}
+
+function sameState(a: DailyTable, b: ReferenceDailyTable, ev: number[], exactOrder: boolean): void {
+  const key = (r: {
+    src_ip: string;
+    dst_ip: string;
+    proto: string;
+    dst_port: number | null;
+    day: string;
+  }): string => `${r.src_ip} ${r.dst_ip} ${r.proto} ${r.dst_port} ${r.day}`;
+  const sort = <T extends Parameters<typeof key>[0]>(rs: T[]): T[] =>
+    exactOrder ? rs : [...rs].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+  assert.deepEqual(sort(a.rows()), sort(b.rows()));
+  assert.deepEqual(a.size, b.size);
+  assert.equal(a.sourcesCount(), b.sourcesCount());
+  assert.equal(a.evicted, b.evicted);
+  assert.equal(a.droppedRows, b.droppedRows);
+  assert.deepEqual(ev[0], ev[1]);
+  assert.deepEqual(a.days(), b.days());
+  for (const d of a.days()) assert.deepEqual(sort(a.rows(d)), sort(b.rows(d)));
+}
+
+test('property: same rows in the same order as the reference table (days within 64, no pruning)', () => {
+  fc.assert(
+    fc.property(
+      ops(5, false),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 30 }),
+      (list, ms, mr) => {
+        const { a, b, ev } = run(list, ms, mr);
+        sameState(a, b, ev, true);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: same rows as the reference with day pruning and days 64+ apart (order aside)', () => {
+  fc.assert(
+    fc.property(
+      ops(130, true),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 30 }),
+      (list, ms, mr) => {
+        const { a, b, ev } = run(list, ms, mr);
+        sameState(a, b, ev, false);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: large random tables (hash growth, eviction walks) match the reference', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (seed) => {
+      let x = seed;
+      const rnd = (n: number): number => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return x % n;
+      };
+      const a = new DailyTable({ maxSources: 500 });
+      const b = new ReferenceDailyTable({ maxSources: 500 });
+      for (let i = 0; i < 5000; i++) {
+        const src = rnd(2) ? rnd(800) : 0x80000000 + rnd(50);
+        const dst = 0xc6120000 + rnd(3);
+        const port = rnd(40);
+        const tcp = rnd(2) === 0;
+        const t = DAY0 + rnd(2 * 86400);
+        const s4 = `${src >>> 24}.${(src >>> 16) & 255}.${(src >>> 8) & 255}.${src & 255}`;
+        const d4 = `${dst >>> 24}.${(dst >>> 16) & 255}.${(dst >>> 8) & 255}.${dst & 255}`;
+        assert.equal(a.addV4(tcp, port, dst, src, t), b.addRow(tcp ? 'TCP' : 'UDP', port, d4, s4, t));
+      }
+      sameState(a, b, [0, 0], true);
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test('v4Key: canonical dotted quads only', () => {
+  assert.equal(v4Key('198.18.0.1'), 0xc6120001 | 0);
+  assert.equal(v4Key('0.0.0.0'), 0);
+  assert.equal(v4Key('255.255.255.255'), -1);
+  for (const bad of [
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '1..2.3',
+    '1.2.3.4 ',
+    '::1',
+    '',
+    '1.2.3.04',
+  ])
+    assert.equal(v4Key(bad), undefined, bad);
+});
