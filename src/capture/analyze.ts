@@ -76,7 +76,8 @@ export async function analyzeFile(
   onProgress?: (bytes: number) => void,
 ): Promise<AnalyzeReport> {
   const daily = new DailyTable({ maxSources: opts.maxSources });
-  const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], onProbe: (p) => daily.add(p) });
+  // The table takes attempts straight from the decoder: no probe event per packet (nothing else listens).
+  const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], daily });
   counters.setOwnAddresses([]);
   const res = await readFileBatches(
     opts.file,
