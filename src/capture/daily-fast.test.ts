@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { batch, ether, type BatchFrame } from '../../test/helpers/pcap-frames.js';
 import { PacketMaker, rng } from '../../test/helpers/pcap-mix.js';
 import { DailyTable } from '../store/daily-table.js';
+import { rowJson } from './analyze.js';
 import { PacketCounters } from './counters.js';
 
 function frames(seed: number, n: number): BatchFrame[] {
@@ -46,5 +47,30 @@ test('property: the fast path and probe events make the same daily rows, sources
       },
     ),
     { numRuns: 100 },
+  );
+});
+
+test('property: rowJson writes exactly what JSON.stringify writes', () => {
+  const text = fc.oneof(
+    fc.constantFrom('198.18.0.1', '2001:2::1', 'TCP', '2026-11-21'),
+    fc.string(),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ unit: 'binary' }),
+  );
+  fc.assert(
+    fc.property(
+      fc.record({
+        day: text,
+        proto: text,
+        dst_port: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: null }),
+        dst_ip: text,
+        src_ip: text,
+        first_seen: fc.integer({ min: 0, max: 2 ** 33 }),
+        last_seen: fc.integer({ min: 0, max: 2 ** 33 }),
+        count: fc.oneof(fc.integer({ min: 1, max: 2 ** 31 }), fc.constant(2 ** 40 + 1)),
+      }),
+      (r) => assert.equal(rowJson(r), JSON.stringify(r)),
+    ),
+    { numRuns: 2000 },
   );
 });

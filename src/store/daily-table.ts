@@ -49,6 +49,16 @@ const NO_PORT = 65536;
 /** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
 const TEXT_DST = 1 << 24;
 const NONE = -1;
+/** Int32 fields per row in DailyTable.R. */
+const ROW = 8;
+const O_SRC = 0;
+const O_DST = 1;
+const O_META = 2;
+const O_DAY = 3;
+const O_FIRST = 4;
+const O_LAST = 5;
+const O_NEXT = 6;
+const O_HNEXT = 7;
 const F_TCP = 1;
 /** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
 const F_SEEN = 2;
@@ -86,6 +96,17 @@ export function v4Key(s: string): number | undefined {
 }
 
 const v4Text = (k: number): string => `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+/** Destinations repeat (a sensor's few addresses): their text is cached, bounded (cleared when full). */
+const DST_TEXT = new Map<number, string>();
+function dstText(k: number): string {
+  let t = DST_TEXT.get(k);
+  if (t === undefined) {
+    if (DST_TEXT.size >= 65536) DST_TEXT.clear();
+    t = v4Text(k);
+    DST_TEXT.set(k, t);
+  }
+  return t;
+}
 const keyText = (k: SrcKey): string => (typeof k === 'number' ? v4Text(k) : k);
 
 /** FNV-1a of a text destination (the hash table needs a number for it). */
@@ -132,28 +153,22 @@ export class DailyTable {
   private sKey: (SrcKey | undefined)[] = [];
   private sFlags = new Uint8Array(64);
   private sRows = new Int32Array(64);
-  /** The source's rows in insertion order: a list through rNext. */
+  /** The source's rows in insertion order: a list through the rows' next field. */
   private sHead = new Int32Array(64).fill(NONE);
   private sTail = new Int32Array(64).fill(NONE);
   private readonly freeSlots: number[] = [];
   private slotsUsed = 0;
 
-  // Per row: (source slot, destination, meta = proto << 17 | port [| TEXT_DST], day) is the key.
-  private rSrc = new Int32Array(256).fill(NONE);
-  private rDst = new Int32Array(256);
-  private rMeta = new Int32Array(256);
-  private rDay = new Int32Array(256);
-  /** Seconds into the UTC day. */
-  private rFirst = new Int32Array(256);
-  private rLast = new Int32Array(256);
+  // Per row, interleaved (one cache line holds a row: a lookup misses the cache once per row it visits):
+  // source slot, destination, meta = proto << 17 | port [| TEXT_DST], day number (these four are the
+  // key), first and last (seconds into the UTC day), next row of the source, next row in the hash chain.
+  private R = new Int32Array(256 * ROW).fill(NONE);
   private rCount = new Float64Array(256);
-  private rNext = new Int32Array(256);
-  private rHashNext = new Int32Array(256);
   /** Text of destinations that are not IPv4, by row. */
   private readonly rowText = new Map<number, string>();
   private readonly freeRows: number[] = [];
   private rowsUsed = 0;
-  /** Hash buckets: first row of each chain (through rHashNext). Power of two, at least the live rows. */
+  /** Hash buckets: first row of each chain (through the rows' hash-next field). Power of two, at least the live rows. */
   private buckets = new Int32Array(256).fill(NONE);
 
   private rowCount = 0;
@@ -244,16 +259,18 @@ export class DailyTable {
     first -= dayStart;
     last -= dayStart;
     const meta = (code << 17) | port | (dstText === undefined ? 0 : TEXT_DST);
-    for (let r = this.buckets[this.bucket(slot, dst, meta, dayNum)]!; r !== NONE; r = this.rHashNext[r]!) {
+    const R = this.R;
+    for (let r = this.buckets[this.bucket(slot, dst, meta, dayNum)]!; r !== NONE; r = R[r * ROW + O_HNEXT]!) {
+      const o = r * ROW;
       if (
-        this.rSrc[r] === slot &&
-        this.rDst[r] === dst &&
-        this.rMeta[r] === meta &&
-        this.rDay[r] === dayNum &&
+        R[o + O_SRC] === slot &&
+        R[o + O_DST] === dst &&
+        R[o + O_META] === meta &&
+        R[o + O_DAY] === dayNum &&
         (dstText === undefined || this.rowText.get(r) === dstText)
       ) {
-        if (first < this.rFirst[r]!) this.rFirst[r] = first;
-        if (last > this.rLast[r]!) this.rLast[r] = last;
+        if (first < R[o + O_FIRST]!) R[o + O_FIRST] = first;
+        if (last > R[o + O_LAST]!) R[o + O_LAST] = last;
         this.rCount[r] = this.rCount[r]! + count;
         return true;
       }
@@ -263,21 +280,21 @@ export class DailyTable {
       return false;
     }
     const r = this.newRow();
-    this.rSrc[r] = slot;
-    this.rDst[r] = dst;
-    this.rMeta[r] = meta;
-    this.rDay[r] = dayNum;
-    this.rFirst[r] = first;
-    this.rLast[r] = last;
+    this.R[r * ROW + O_SRC] = slot;
+    this.R[r * ROW + O_DST] = dst;
+    this.R[r * ROW + O_META] = meta;
+    this.R[r * ROW + O_DAY] = dayNum;
+    this.R[r * ROW + O_FIRST] = first;
+    this.R[r * ROW + O_LAST] = last;
     this.rCount[r] = count;
-    this.rNext[r] = NONE;
+    this.R[r * ROW + O_NEXT] = NONE;
     if (dstText !== undefined) this.rowText.set(r, dstText);
     const b = this.bucket(slot, dst, meta, dayNum);
-    this.rHashNext[r] = this.buckets[b]!;
+    this.R[r * ROW + O_HNEXT] = this.buckets[b]!;
     this.buckets[b] = r;
     const tail = this.sTail[slot]!;
     if (tail === NONE) this.sHead[slot] = r;
-    else this.rNext[tail] = r;
+    else this.R[tail * ROW + O_NEXT] = r;
     this.sTail[slot] = r;
     this.sRows[slot] = this.sRows[slot]! + 1;
     this.rowCount++;
@@ -321,19 +338,12 @@ export class DailyTable {
     const free = this.freeRows.pop();
     if (free !== undefined) return free;
     const r = this.rowsUsed++;
-    if (r >= this.rSrc.length) {
-      const n = this.rSrc.length * 2;
-      this.rSrc = grownI32(this.rSrc, n, NONE);
-      this.rDst = grownI32(this.rDst, n);
-      this.rMeta = grownI32(this.rMeta, n);
-      this.rDay = grownI32(this.rDay, n);
-      this.rFirst = grownI32(this.rFirst, n);
-      this.rLast = grownI32(this.rLast, n);
+    if (r >= this.rCount.length) {
+      const n = this.rCount.length * 2;
+      this.R = grownI32(this.R, n * ROW, NONE);
       const c = new Float64Array(n);
       c.set(this.rCount);
       this.rCount = c;
-      this.rNext = grownI32(this.rNext, n);
-      this.rHashNext = grownI32(this.rHashNext, n);
     }
     // Chains stay short: at most one live row per bucket on average.
     if (this.rowCount + 1 > this.buckets.length) this.rehash(this.buckets.length * 2);
@@ -343,27 +353,37 @@ export class DailyTable {
   private rehash(size: number): void {
     this.buckets = new Int32Array(size).fill(NONE);
     for (let r = 0; r < this.rowsUsed; r++) {
-      const slot = this.rSrc[r]!;
+      const slot = this.R[r * ROW + O_SRC]!;
       if (slot === NONE) continue;
-      const b = this.bucket(slot, this.rDst[r]!, this.rMeta[r]!, this.rDay[r]!);
-      this.rHashNext[r] = this.buckets[b]!;
+      const b = this.bucket(
+        slot,
+        this.R[r * ROW + O_DST]!,
+        this.R[r * ROW + O_META]!,
+        this.R[r * ROW + O_DAY]!,
+      );
+      this.R[r * ROW + O_HNEXT] = this.buckets[b]!;
       this.buckets[b] = r;
     }
   }
 
   /** Takes row r out of its hash chain and frees it (the caller unlinks it from its source's list). */
   private freeRow(r: number): void {
-    const b = this.bucket(this.rSrc[r]!, this.rDst[r]!, this.rMeta[r]!, this.rDay[r]!);
+    const b = this.bucket(
+      this.R[r * ROW + O_SRC]!,
+      this.R[r * ROW + O_DST]!,
+      this.R[r * ROW + O_META]!,
+      this.R[r * ROW + O_DAY]!,
+    );
     let p = this.buckets[b]!;
-    if (p === r) this.buckets[b] = this.rHashNext[r]!;
+    if (p === r) this.buckets[b] = this.R[r * ROW + O_HNEXT]!;
     else {
-      while (this.rHashNext[p] !== r) p = this.rHashNext[p]!;
-      this.rHashNext[p] = this.rHashNext[r]!;
+      while (this.R[p * ROW + O_HNEXT] !== r) p = this.R[p * ROW + O_HNEXT]!;
+      this.R[p * ROW + O_HNEXT] = this.R[r * ROW + O_HNEXT]!;
     }
-    if (this.rMeta[r]! & TEXT_DST) this.rowText.delete(r);
-    this.rSrc[r] = NONE;
+    if (this.R[r * ROW + O_META]! & TEXT_DST) this.rowText.delete(r);
+    this.R[r * ROW + O_SRC] = NONE;
     this.freeRows.push(r);
-    this.countDay(this.rDay[r]!, -1);
+    this.countDay(this.R[r * ROW + O_DAY]!, -1);
     this.rowCount--;
   }
 
@@ -395,7 +415,7 @@ export class DailyTable {
     if (slot === undefined) return;
     this.sources.delete(key);
     for (let r = this.sHead[slot]!; r !== NONE;) {
-      const next = this.rNext[r]!;
+      const next = this.R[r * ROW + O_NEXT]!;
       this.freeRow(r);
       r = next;
     }
@@ -431,34 +451,34 @@ export class DailyTable {
     const src = keyText(key);
     const onlyDay = day === undefined ? NONE : Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
     const add = (r: number): void => {
-      const dayNum = this.rDay[r]!;
+      const dayNum = this.R[r * ROW + O_DAY]!;
       if (day !== undefined && dayNum !== onlyDay) return;
-      const meta = this.rMeta[r]!;
+      const meta = this.R[r * ROW + O_META]!;
       const port = meta & 0x1ffff;
       const dayStart = dayNum * 86400;
       out.push({
         day: utcDay(dayStart),
         proto: PROTO_NAMES[(meta >> 17) & 0x7f]!,
         dst_port: port === NO_PORT ? null : port,
-        dst_ip: meta & TEXT_DST ? this.rowText.get(r)! : v4Text(this.rDst[r]!),
+        dst_ip: meta & TEXT_DST ? this.rowText.get(r)! : dstText(this.R[r * ROW + O_DST]!),
         src_ip: src,
-        first_seen: dayStart + this.rFirst[r]!,
-        last_seen: dayStart + this.rLast[r]!,
+        first_seen: dayStart + this.R[r * ROW + O_FIRST]!,
+        last_seen: dayStart + this.R[r * ROW + O_LAST]!,
         count: this.rCount[r]!,
       });
     };
     const head = this.sHead[slot]!;
     // The common case: every row to one destination (no grouping to do).
     let oneDst = true;
-    for (let r = this.rNext[head]!; head !== NONE && r !== NONE; r = this.rNext[r]!)
+    for (let r = this.R[head * ROW + O_NEXT]!; head !== NONE && r !== NONE; r = this.R[r * ROW + O_NEXT]!)
       if (this.dstOf(r) !== this.dstOf(head)) {
         oneDst = false;
         break;
       }
-    if (oneDst) for (let r = head; r !== NONE; r = this.rNext[r]!) add(r);
+    if (oneDst) for (let r = head; r !== NONE; r = this.R[r * ROW + O_NEXT]!) add(r);
     else {
       const groups = new Map<SrcKey, number[]>();
-      for (let r = head; r !== NONE; r = this.rNext[r]!) {
+      for (let r = head; r !== NONE; r = this.R[r * ROW + O_NEXT]!) {
         const k = this.dstOf(r);
         const g = groups.get(k);
         if (g) g.push(r);
@@ -470,7 +490,7 @@ export class DailyTable {
   }
 
   private dstOf(r: number): SrcKey {
-    return this.rMeta[r]! & TEXT_DST ? this.rowText.get(r)! : this.rDst[r]!;
+    return this.R[r * ROW + O_META]! & TEXT_DST ? this.rowText.get(r)! : this.R[r * ROW + O_DST]!;
   }
 
   /** The UTC days that have rows, oldest first (kept up to date as rows come and go: no scan). */
@@ -490,10 +510,10 @@ export class DailyTable {
     for (const [key, slot] of [...this.sources]) {
       let prev = NONE;
       for (let r = this.sHead[slot]!; r !== NONE;) {
-        const next = this.rNext[r]!;
-        if (this.rDay[r]! < limit) {
+        const next = this.R[r * ROW + O_NEXT]!;
+        if (this.R[r * ROW + O_DAY]! < limit) {
           if (prev === NONE) this.sHead[slot] = next;
-          else this.rNext[prev] = next;
+          else this.R[prev * ROW + O_NEXT] = next;
           if (this.sTail[slot] === r) this.sTail[slot] = prev;
           this.freeRow(r);
           this.sRows[slot] = this.sRows[slot]! - 1;
