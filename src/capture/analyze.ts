@@ -27,11 +27,19 @@ export interface AnalyzeReport {
   sources: number;
   /** Sources dropped from the daily rows to stay within --max-sources (least recently seen first). */
   evicted_sources: number;
-  daily: DailyRow[];
+  /** The per-source rows; printed as `daily` (DailyRow objects are made a chunk at a time, not all at once). */
+  table: DailyTable;
   truncated?: boolean;
   error?: string;
-  /** Only for the text summary: rows summed per source (not printed by --json). */
+  /** Only for the text summary: rows summed per source (not printed by --json; filled by topSourcesOf). */
   topSources: Record<string, number>;
+}
+
+/** Rows summed per source, for the text summary. */
+export function topSourcesOf(table: DailyTable): Record<string, number> {
+  const top: Record<string, number> = {};
+  for (const chunk of table.chunks()) for (const r of chunk) top[r.src_ip] = (top[r.src_ip] ?? 0) + r.count;
+  return top;
 }
 
 export interface DailyRow {
@@ -86,9 +94,6 @@ export async function analyzeFile(
     onProgress,
   );
   const snap = counters.snapshot();
-  const rows = daily.rows();
-  const topSources: Record<string, number> = {};
-  for (const r of rows) topSources[r.src_ip] = (topSources[r.src_ip] ?? 0) + r.count;
   const report: AnalyzeReport = {
     packets: snap.packets,
     malformed: snap.malformed,
@@ -98,8 +103,8 @@ export async function analyzeFile(
     ethertypes: snap.ethertypes,
     sources: daily.sourcesCount(),
     evicted_sources: daily.evicted,
-    daily: rows,
-    topSources,
+    table: daily,
+    topSources: {},
   };
   if (res.truncated) {
     report.truncated = true;
@@ -113,17 +118,19 @@ export async function analyzeFile(
  * build a string past V8's limit (~512 MiB) and hold it all in memory at once.
  */
 async function writeJson(report: AnalyzeReport): Promise<void> {
-  const { topSources: _omit, daily, ...head } = report;
+  const { topSources: _omit, table, ...head } = report;
   const out = process.stdout;
   const write = async (s: string): Promise<void> => {
     if (!out.write(s)) await new Promise<void>((r) => out.once('drain', () => r()));
   };
   await write(JSON.stringify(head).slice(0, -1) + ',"daily":[');
-  const PIECE = 10_000;
-  for (let i = 0; i < daily.length; i += PIECE) {
-    let s = i ? ',' : '';
-    const end = Math.min(daily.length, i + PIECE);
-    for (let j = i; j < end; j++) s += (j > i ? ',' : '') + rowJson(daily[j]!);
+  let sep = '';
+  for (const chunk of table.chunks()) {
+    let s = '';
+    for (const r of chunk) {
+      s += sep + rowJson(r);
+      sep = ',';
+    }
     await write(s);
   }
   await write(']}\n');
@@ -174,6 +181,7 @@ export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
   if (opts.json) {
     await writeJson(report);
   } else {
+    report.topSources = topSourcesOf(report.table);
     process.stdout.write(formatSummary(opts.file, report));
   }
   if (report.truncated)

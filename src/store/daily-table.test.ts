@@ -175,3 +175,20 @@ test('v4Key: canonical dotted quads only', () => {
   ])
     assert.equal(v4Key(bad), undefined, bad);
 });
+
+test('counts past 2^32 stay exact, also after the rows move (growth, eviction)', () => {
+  const a = new DailyTable({ maxSources: 10000 });
+  const b = new ReferenceDailyTable({ maxSources: 10000 });
+  for (const t of [a, b]) {
+    t.addRow('TCP', 22, '198.18.0.1', '198.18.0.2', DAY0, DAY0, 2 ** 32 - 1);
+    t.addRow('TCP', 22, '198.18.0.1', '198.18.0.2', DAY0 + 5, DAY0 + 5, 2);
+    t.addRow('UDP', 53, '2001:2::1', '2001:2::2', DAY0, DAY0, 2 ** 45 + 3);
+    // Thousands more rows: the store grows and rebuilds around them.
+    for (let i = 0; i < 5000; i++)
+      t.addRow('TCP', i % 100, '198.18.0.9', `198.19.${i >> 8}.${i & 255}`, DAY0 + i);
+    t.addRow('UDP', 53, '2001:2::1', '2001:2::2', DAY0 + 9, DAY0 + 9, 2 ** 32);
+  }
+  assert.deepEqual(a.rows(), b.rows());
+  assert.equal(a.rows()[0]!.count, 2 ** 32 + 1);
+  assert.equal(a.rows().find((r) => r.proto === 'UDP')!.count, 2 ** 45 + 2 ** 32 + 3);
+});

@@ -13,6 +13,7 @@ import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
 import type { ProbeEvent } from '../core/events.js';
+import { NO_ROW, RowStore } from './daily-rows.js';
 
 export const CSV_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
 
@@ -48,17 +49,7 @@ function protoCode(proto: string): number {
 const NO_PORT = 65536;
 /** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
 const TEXT_DST = 1 << 24;
-const NONE = -1;
-/** Int32 fields per row in DailyTable.R. */
-const ROW = 8;
-const O_SRC = 0;
-const O_DST = 1;
-const O_META = 2;
-const O_DAY = 3;
-const O_FIRST = 4;
-const O_LAST = 5;
-const O_NEXT = 6;
-const O_HNEXT = 7;
+const NONE = NO_ROW;
 const F_TCP = 1;
 /** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
 const F_SEEN = 2;
@@ -135,13 +126,6 @@ export function utcDay(unixSec: number): string {
   return cachedDay;
 }
 
-function grownI32(a: Int32Array, size: number, fill?: number) {
-  const b = new Int32Array(size);
-  b.set(a);
-  if (fill !== undefined) b.fill(fill, a.length);
-  return b;
-}
-
 export class DailyTable {
   /** Source key -> slot, in recency order (second chance moves entries to the end). */
   private readonly sources = new Map<SrcKey, number>();
@@ -150,26 +134,11 @@ export class DailyTable {
   private readonly onEvict: (() => void) | undefined;
 
   // Per source slot.
-  private sKey: (SrcKey | undefined)[] = [];
   private sFlags = new Uint8Array(64);
   private sRows = new Int32Array(64);
-  /** The source's rows in insertion order: a list through the rows' next field. */
-  private sHead = new Int32Array(64).fill(NONE);
-  private sTail = new Int32Array(64).fill(NONE);
   private readonly freeSlots: number[] = [];
   private slotsUsed = 0;
-
-  // Per row, interleaved (one cache line holds a row: a lookup misses the cache once per row it visits):
-  // source slot, destination, meta = proto << 17 | port [| TEXT_DST], day number (these four are the
-  // key), first and last (seconds into the UTC day), next row of the source, next row in the hash chain.
-  private R = new Int32Array(256 * ROW).fill(NONE);
-  private rCount = new Float64Array(256);
-  /** Text of destinations that are not IPv4, by row. */
-  private readonly rowText = new Map<number, string>();
-  private readonly freeRows: number[] = [];
-  private rowsUsed = 0;
-  /** Hash buckets: first row of each chain (through the rows' hash-next field). Power of two, at least the live rows. */
-  private buckets = new Int32Array(256).fill(NONE);
+  private readonly store = new RowStore((meta) => (meta & TEXT_DST) !== 0);
 
   private rowCount = 0;
   /** Rows per day number. */
@@ -247,7 +216,7 @@ export class DailyTable {
     if (slot === undefined) {
       // Evict before inserting, so the new source itself can never be the victim.
       if (this.sources.size >= this.maxSources) this.evictOldest();
-      slot = this.newSlot(key);
+      slot = this.newSlot();
       this.sources.set(key, slot);
     } else this.sFlags[slot] = this.sFlags[slot]! | F_SEEN;
     if (code === 0 && (this.sFlags[slot]! & F_TCP) === 0) {
@@ -259,43 +228,16 @@ export class DailyTable {
     first -= dayStart;
     last -= dayStart;
     const meta = (code << 17) | port | (dstText === undefined ? 0 : TEXT_DST);
-    const R = this.R;
-    for (let r = this.buckets[this.bucket(slot, dst, meta, dayNum)]!; r !== NONE; r = R[r * ROW + O_HNEXT]!) {
-      const o = r * ROW;
-      if (
-        R[o + O_SRC] === slot &&
-        R[o + O_DST] === dst &&
-        R[o + O_META] === meta &&
-        R[o + O_DAY] === dayNum &&
-        (dstText === undefined || this.rowText.get(r) === dstText)
-      ) {
-        if (first < R[o + O_FIRST]!) R[o + O_FIRST] = first;
-        if (last > R[o + O_LAST]!) R[o + O_LAST] = last;
-        this.rCount[r] = this.rCount[r]! + count;
-        return true;
-      }
+    const found = this.store.find(slot, dst, dstText, meta, dayNum);
+    if (found !== NONE) {
+      this.store.merge(found, first, last, count);
+      return true;
     }
     if (this.sRows[slot]! >= this.maxRows) {
       this.droppedRows++;
       return false;
     }
-    const r = this.newRow();
-    this.R[r * ROW + O_SRC] = slot;
-    this.R[r * ROW + O_DST] = dst;
-    this.R[r * ROW + O_META] = meta;
-    this.R[r * ROW + O_DAY] = dayNum;
-    this.R[r * ROW + O_FIRST] = first;
-    this.R[r * ROW + O_LAST] = last;
-    this.rCount[r] = count;
-    this.R[r * ROW + O_NEXT] = NONE;
-    if (dstText !== undefined) this.rowText.set(r, dstText);
-    const b = this.bucket(slot, dst, meta, dayNum);
-    this.R[r * ROW + O_HNEXT] = this.buckets[b]!;
-    this.buckets[b] = r;
-    const tail = this.sTail[slot]!;
-    if (tail === NONE) this.sHead[slot] = r;
-    else this.R[tail * ROW + O_NEXT] = r;
-    this.sTail[slot] = r;
+    this.store.insert(slot, dst, dstText, meta, dayNum, first, last, count);
     this.sRows[slot] = this.sRows[slot]! + 1;
     this.rowCount++;
     this.countDay(dayNum, 1);
@@ -303,16 +245,7 @@ export class DailyTable {
     return true;
   }
 
-  private bucket(slot: number, dst: number, meta: number, day: number): number {
-    let h =
-      Math.imul(slot, 0x9e3779b1) ^ Math.imul(dst, 0x85ebca6b) ^ Math.imul(meta ^ (day << 8), 0xc2b2ae35);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 13;
-    return h & (this.buckets.length - 1);
-  }
-
-  private newSlot(key: SrcKey): number {
+  private newSlot(): number {
     let s = this.freeSlots.pop();
     if (s === undefined) {
       s = this.slotsUsed++;
@@ -321,69 +254,22 @@ export class DailyTable {
         const f = new Uint8Array(n);
         f.set(this.sFlags);
         this.sFlags = f;
-        this.sRows = grownI32(this.sRows, n);
-        this.sHead = grownI32(this.sHead, n, NONE);
-        this.sTail = grownI32(this.sTail, n, NONE);
+        const c = new Int32Array(n);
+        c.set(this.sRows);
+        this.sRows = c;
       }
     }
-    this.sKey[s] = key;
     this.sFlags[s] = 0;
     this.sRows[s] = 0;
-    this.sHead[s] = NONE;
-    this.sTail[s] = NONE;
+    this.store.clearSlot(s);
     return s;
   }
 
-  private newRow(): number {
-    const free = this.freeRows.pop();
-    if (free !== undefined) return free;
-    const r = this.rowsUsed++;
-    if (r >= this.rCount.length) {
-      const n = this.rCount.length * 2;
-      this.R = grownI32(this.R, n * ROW, NONE);
-      const c = new Float64Array(n);
-      c.set(this.rCount);
-      this.rCount = c;
-    }
-    // Chains stay short: at most one live row per bucket on average.
-    if (this.rowCount + 1 > this.buckets.length) this.rehash(this.buckets.length * 2);
-    return r;
-  }
-
-  private rehash(size: number): void {
-    this.buckets = new Int32Array(size).fill(NONE);
-    for (let r = 0; r < this.rowsUsed; r++) {
-      const slot = this.R[r * ROW + O_SRC]!;
-      if (slot === NONE) continue;
-      const b = this.bucket(
-        slot,
-        this.R[r * ROW + O_DST]!,
-        this.R[r * ROW + O_META]!,
-        this.R[r * ROW + O_DAY]!,
-      );
-      this.R[r * ROW + O_HNEXT] = this.buckets[b]!;
-      this.buckets[b] = r;
-    }
-  }
-
-  /** Takes row r out of its hash chain and frees it (the caller unlinks it from its source's list). */
-  private freeRow(r: number): void {
-    const b = this.bucket(
-      this.R[r * ROW + O_SRC]!,
-      this.R[r * ROW + O_DST]!,
-      this.R[r * ROW + O_META]!,
-      this.R[r * ROW + O_DAY]!,
-    );
-    let p = this.buckets[b]!;
-    if (p === r) this.buckets[b] = this.R[r * ROW + O_HNEXT]!;
-    else {
-      while (this.R[p * ROW + O_HNEXT] !== r) p = this.R[p * ROW + O_HNEXT]!;
-      this.R[p * ROW + O_HNEXT] = this.R[r * ROW + O_HNEXT]!;
-    }
-    if (this.R[r * ROW + O_META]! & TEXT_DST) this.rowText.delete(r);
-    this.R[r * ROW + O_SRC] = NONE;
-    this.freeRows.push(r);
-    this.countDay(this.R[r * ROW + O_DAY]!, -1);
+  /** Deletes row r (after `prev` in its source's list) and counts it out. */
+  private dropRow(slot: number, r: number, prev: number): void {
+    this.countDay(this.store.day(r), -1);
+    this.store.remove(r, prev);
+    this.sRows[slot] = this.sRows[slot]! - 1;
     this.rowCount--;
   }
 
@@ -414,13 +300,9 @@ export class DailyTable {
     const slot = this.sources.get(key);
     if (slot === undefined) return;
     this.sources.delete(key);
-    for (let r = this.sHead[slot]!; r !== NONE;) {
-      const next = this.R[r * ROW + O_NEXT]!;
-      this.freeRow(r);
-      r = next;
-    }
+    for (let r = this.store.newest(slot); r !== NONE; r = this.store.newest(slot))
+      this.dropRow(slot, r, NONE);
     if (this.sFlags[slot]! & F_TCP) this.tcpSources--;
-    this.sKey[slot] = undefined;
     this.freeSlots.push(slot);
   }
 
@@ -441,6 +323,23 @@ export class DailyTable {
   }
 
   /**
+   * All rows (or one day's) as rows() orders them, in arrays of about `size` rows: a caller that formats
+   * and drops each chunk never holds millions of row objects at once (analyze --json on big files).
+   * Do not add rows while iterating.
+   */
+  *chunks(day?: string, size = 10_000): Generator<DailyRow[]> {
+    let out: DailyRow[] = [];
+    for (const key of this.sources.keys()) {
+      this.rowsOf(key, day, out);
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
+  }
+
+  /**
    * Appends the rows of one source (of one day, or all) to `out`; returns how many it added. Rows come
    * grouped by destination (in the order the source first hit each), in insertion order within a group.
    */
@@ -450,35 +349,39 @@ export class DailyTable {
     const before = out.length;
     const src = keyText(key);
     const onlyDay = day === undefined ? NONE : Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
+    const st = this.store;
     const add = (r: number): void => {
-      const dayNum = this.R[r * ROW + O_DAY]!;
+      const dayNum = st.day(r);
       if (day !== undefined && dayNum !== onlyDay) return;
-      const meta = this.R[r * ROW + O_META]!;
+      const meta = st.meta(r);
       const port = meta & 0x1ffff;
       const dayStart = dayNum * 86400;
       out.push({
         day: utcDay(dayStart),
         proto: PROTO_NAMES[(meta >> 17) & 0x7f]!,
         dst_port: port === NO_PORT ? null : port,
-        dst_ip: meta & TEXT_DST ? this.rowText.get(r)! : dstText(this.R[r * ROW + O_DST]!),
+        dst_ip: meta & TEXT_DST ? st.dstText(r)! : dstText(st.dst(r)),
         src_ip: src,
-        first_seen: dayStart + this.R[r * ROW + O_FIRST]!,
-        last_seen: dayStart + this.R[r * ROW + O_LAST]!,
-        count: this.rCount[r]!,
+        first_seen: dayStart + st.first(r),
+        last_seen: dayStart + st.last(r),
+        count: st.count(r),
       });
     };
-    const head = this.sHead[slot]!;
+    // The list is newest first: oldest first is insertion order.
+    const list: number[] = [];
+    for (let r = st.newest(slot); r !== NONE; r = st.next(r)) list.push(r);
+    list.reverse();
     // The common case: every row to one destination (no grouping to do).
     let oneDst = true;
-    for (let r = this.R[head * ROW + O_NEXT]!; head !== NONE && r !== NONE; r = this.R[r * ROW + O_NEXT]!)
-      if (this.dstOf(r) !== this.dstOf(head)) {
+    for (let i = 1; i < list.length; i++)
+      if (this.dstOf(list[i]!) !== this.dstOf(list[0]!)) {
         oneDst = false;
         break;
       }
-    if (oneDst) for (let r = head; r !== NONE; r = this.R[r * ROW + O_NEXT]!) add(r);
+    if (oneDst) for (const r of list) add(r);
     else {
       const groups = new Map<SrcKey, number[]>();
-      for (let r = head; r !== NONE; r = this.R[r * ROW + O_NEXT]!) {
+      for (const r of list) {
         const k = this.dstOf(r);
         const g = groups.get(k);
         if (g) g.push(r);
@@ -490,7 +393,7 @@ export class DailyTable {
   }
 
   private dstOf(r: number): SrcKey {
-    return this.R[r * ROW + O_META]! & TEXT_DST ? this.rowText.get(r)! : this.R[r * ROW + O_DST]!;
+    return this.store.meta(r) & TEXT_DST ? this.store.dstText(r)! : this.store.dst(r);
   }
 
   /** The UTC days that have rows, oldest first (kept up to date as rows come and go: no scan). */
@@ -509,15 +412,10 @@ export class DailyTable {
     const limit = Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
     for (const [key, slot] of [...this.sources]) {
       let prev = NONE;
-      for (let r = this.sHead[slot]!; r !== NONE;) {
-        const next = this.R[r * ROW + O_NEXT]!;
-        if (this.R[r * ROW + O_DAY]! < limit) {
-          if (prev === NONE) this.sHead[slot] = next;
-          else this.R[prev * ROW + O_NEXT] = next;
-          if (this.sTail[slot] === r) this.sTail[slot] = prev;
-          this.freeRow(r);
-          this.sRows[slot] = this.sRows[slot]! - 1;
-        } else prev = r;
+      for (let r = this.store.newest(slot); r !== NONE;) {
+        const next = this.store.next(r);
+        if (this.store.day(r) < limit) this.dropRow(slot, r, prev);
+        else prev = r;
         r = next;
       }
       if (this.sRows[slot] === 0) this.removeSource(key);
