@@ -34,17 +34,12 @@ export class RowStore {
   private live = 0;
   /** Where insert() puts the row that the last find() missed. */
   private insertAt = 0;
-  /** Destination text of rows whose destination is not IPv4 (flagged in meta by the caller), by row. */
-  private text = new Map<number, string>();
   /** High parts of counts past 2^32, by the row's identity (which, unlike its index, never moves). */
   private readonly over = new Map<string, number>();
   /** Per source slot: its newest row. */
   private head = new Int32Array(64).fill(NONE);
 
-  constructor(
-    /** Whether meta marks a row whose destination is text (compared through `text`). */
-    private readonly isText: (meta: number) => boolean,
-  ) {
+  constructor() {
     this.R = new Int32Array(1024 * ROW).fill(NONE);
     this.mask = 1023;
   }
@@ -62,7 +57,7 @@ export class RowStore {
   }
 
   /** The row with this key, or NO_ROW (and then insert() may add it). */
-  find(slot: number, dst: number, dstText: string | undefined, meta: number, day: number): number {
+  find(slot: number, dst: number, meta: number, day: number): number {
     const R = this.R;
     const mask = this.mask;
     let tomb = NONE;
@@ -75,13 +70,7 @@ export class RowStore {
       }
       if (s === TOMB) {
         if (tomb === NONE) tomb = i;
-      } else if (
-        s === slot &&
-        R[o + O_DST] === dst &&
-        R[o + O_META] === meta &&
-        R[o + O_DAY] === day &&
-        (dstText === undefined || this.text.get(i) === dstText)
-      )
+      } else if (s === slot && R[o + O_DST] === dst && R[o + O_META] === meta && R[o + O_DAY] === day)
         return i;
     }
   }
@@ -90,7 +79,6 @@ export class RowStore {
   insert(
     slot: number,
     dst: number,
-    dstText: string | undefined,
     meta: number,
     day: number,
     first: number,
@@ -117,7 +105,6 @@ export class RowStore {
     R[o + O_COUNT] = 0;
     R[o + O_NEXT] = this.head[slot]!;
     this.head[slot] = i;
-    if (dstText !== undefined) this.text.set(i, dstText);
     this.addCount(i, count);
     return i;
   }
@@ -146,7 +133,7 @@ export class RowStore {
 
   private identity(r: number): string {
     const o = r * ROW;
-    return `${this.R[o + O_SRC]} ${this.R[o + O_DST]} ${this.R[o + O_META]} ${this.R[o + O_DAY]} ${this.text.get(r) ?? ''}`;
+    return `${this.R[o + O_SRC]} ${this.R[o + O_DST]} ${this.R[o + O_META]} ${this.R[o + O_DAY]}`;
   }
 
   count(r: number): number {
@@ -161,9 +148,6 @@ export class RowStore {
   }
   dst(r: number): number {
     return this.R[r * ROW + O_DST]!;
-  }
-  dstText(r: number): string | undefined {
-    return this.text.get(r);
   }
   first(r: number): number {
     return this.R[r * ROW + O_FIRST]!;
@@ -198,7 +182,6 @@ export class RowStore {
     if (prev === NONE) this.head[R[o + O_SRC]!] = next;
     else R[prev * ROW + O_NEXT] = next;
     if (this.over.size > 0) this.over.delete(this.identity(r));
-    if (this.isText(R[o + O_META]!)) this.text.delete(r);
     // Before an empty slot no probe sequence goes on: the row can become empty instead of a tombstone.
     if (R[((r + 1) & this.mask) * ROW + O_SRC] === NONE) {
       R[o + O_SRC] = NONE;
@@ -220,14 +203,12 @@ export class RowStore {
    */
   private rebuild(): void {
     const old = this.R;
-    const oldText = this.text;
     const oldCap = this.mask + 1;
     let cap = oldCap;
     if ((this.live + 1) / cap > MAX_LOAD / 2) cap *= 2;
     const R = new Int32Array(cap * ROW).fill(NONE);
     const mask = cap - 1;
     const moved = new Int32Array(oldCap);
-    this.text = new Map();
     for (let r = 0; r < oldCap; r++) {
       const o = r * ROW;
       if (old[o + O_SRC]! < 0) continue;
@@ -236,10 +217,6 @@ export class RowStore {
       const n = i * ROW;
       for (let k = 0; k < ROW; k++) R[n + k] = old[o + k]!;
       moved[r] = i;
-      if (oldText.size > 0) {
-        const t = oldText.get(r);
-        if (t !== undefined) this.text.set(i, t);
-      }
     }
     for (let i = 0; i < cap; i++) {
       const n = i * ROW + O_NEXT;

@@ -100,13 +100,6 @@ function dstText(k: number): string {
 }
 const keyText = (k: SrcKey): string => (typeof k === 'number' ? v4Text(k) : k);
 
-/** FNV-1a of a text destination (the hash table needs a number for it). */
-function textHash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h | 0;
-}
-
 export interface DailyTableOptions {
   maxSources: number;
   /** Rows kept at most over all sources; default 4 per source allowed. */
@@ -138,7 +131,15 @@ export class DailyTable {
   private sRows = new Int32Array(64);
   private readonly freeSlots: number[] = [];
   private slotsUsed = 0;
-  private readonly store = new RowStore((meta) => (meta & TEXT_DST) !== 0);
+  private readonly store = new RowStore();
+  /**
+   * Destinations that are not IPv4 (IPv6 text) as small ids, so rows hold numbers only. Counted per row
+   * that uses them and forgotten with their last row: bounded by the rows.
+   */
+  private readonly dstIds = new Map<string, number>();
+  private dstNames: (string | undefined)[] = [];
+  private dstRefs = new Int32Array(16);
+  private readonly freeDstIds: number[] = [];
 
   private rowCount = 0;
   /** Rows per day number. */
@@ -192,7 +193,7 @@ export class DailyTable {
     const d4 = v4Key(dst);
     return this.put(
       v4Key(src) ?? src,
-      d4 ?? textHash(dst),
+      d4 ?? 0,
       d4 === undefined ? dst : undefined,
       protoCode(proto),
       dstPort ?? NO_PORT,
@@ -228,16 +229,19 @@ export class DailyTable {
     first -= dayStart;
     last -= dayStart;
     const meta = (code << 17) | port | (dstText === undefined ? 0 : TEXT_DST);
-    const found = this.store.find(slot, dst, dstText, meta, dayNum);
+    if (dstText !== undefined) dst = this.dstIds.get(dstText) ?? this.newDstId(dstText);
+    const found = this.store.find(slot, dst, meta, dayNum);
     if (found !== NONE) {
       this.store.merge(found, first, last, count);
       return true;
     }
     if (this.sRows[slot]! >= this.maxRows) {
       this.droppedRows++;
+      if (dstText !== undefined && this.dstRefs[dst] === 0) this.unrefDst(dst);
       return false;
     }
-    this.store.insert(slot, dst, dstText, meta, dayNum, first, last, count);
+    if (dstText !== undefined) this.dstRefs[dst] = this.dstRefs[dst]! + 1;
+    this.store.insert(slot, dst, meta, dayNum, first, last, count);
     this.sRows[slot] = this.sRows[slot]! + 1;
     this.rowCount++;
     this.countDay(dayNum, 1);
@@ -265,8 +269,33 @@ export class DailyTable {
     return s;
   }
 
+  /** A new id for a text destination; the rows that use it are counted in dstRefs. */
+  private newDstId(text: string): number {
+    const id = this.freeDstIds.pop() ?? this.dstNames.length;
+    if (id >= this.dstRefs.length) {
+      const r = new Int32Array(this.dstRefs.length * 2);
+      r.set(this.dstRefs);
+      this.dstRefs = r;
+    }
+    this.dstNames[id] = text;
+    this.dstIds.set(text, id);
+    this.dstRefs[id] = 0;
+    return id;
+  }
+
+  /** Counts one row less for a text destination; forgets the destination with its last row. */
+  private unrefDst(id: number): void {
+    const n = Math.max(0, this.dstRefs[id]! - 1);
+    this.dstRefs[id] = n;
+    if (n > 0) return;
+    this.dstIds.delete(this.dstNames[id]!);
+    this.dstNames[id] = undefined;
+    this.freeDstIds.push(id);
+  }
+
   /** Deletes row r (after `prev` in its source's list) and counts it out. */
   private dropRow(slot: number, r: number, prev: number): void {
+    if (this.store.meta(r) & TEXT_DST) this.unrefDst(this.store.dst(r));
     this.countDay(this.store.day(r), -1);
     this.store.remove(r, prev);
     this.sRows[slot] = this.sRows[slot]! - 1;
@@ -360,7 +389,7 @@ export class DailyTable {
         day: utcDay(dayStart),
         proto: PROTO_NAMES[(meta >> 17) & 0x7f]!,
         dst_port: port === NO_PORT ? null : port,
-        dst_ip: meta & TEXT_DST ? st.dstText(r)! : dstText(st.dst(r)),
+        dst_ip: meta & TEXT_DST ? this.dstNames[st.dst(r)]! : dstText(st.dst(r)),
         src_ip: src,
         first_seen: dayStart + st.first(r),
         last_seen: dayStart + st.last(r),
@@ -393,7 +422,7 @@ export class DailyTable {
   }
 
   private dstOf(r: number): SrcKey {
-    return this.store.meta(r) & TEXT_DST ? this.store.dstText(r)! : this.store.dst(r);
+    return this.store.meta(r) & TEXT_DST ? this.dstNames[this.store.dst(r)]! : this.store.dst(r);
   }
 
   /** The UTC days that have rows, oldest first (kept up to date as rows come and go: no scan). */
