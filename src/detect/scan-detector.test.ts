@@ -322,3 +322,19 @@ test('large episodes are estimated within a few percent', () => {
   assert.equal(c.probes, 20000);
   assert.ok(Math.abs(c.ports - 20000) / 20000 < 0.05, `ports ${c.ports}`);
 });
+
+test('kernel-stack SYNs alone make a connect scan (handshakes reset before accept never reach the listener)', () => {
+  const { det, events } = makeDetector();
+  for (let port = 1; port <= 20; port++)
+    det.onProbe(probe(A, S, port, T0 + port, 'syn', { sport: 40000 + port, options: [2, 4, 8, 1, 3] }));
+  assert.ok(events.length > 0);
+  assert.deepEqual([...new Set(events.map((e) => e.probe))], ['connect']);
+  const raw = makeDetector();
+  for (let port = 1; port <= 20; port++)
+    raw.det.onProbe(probe(A, S, port, T0 + port, 'syn', { options: [2] }));
+  assert.deepEqual(
+    [...new Set(raw.events.map((e) => e.probe))],
+    ['syn'],
+    'nmap -sS template SYNs (MSS only) stay syn',
+  );
+});

@@ -368,7 +368,7 @@ export class ScanDetector {
     s.hosts.length = 0;
     s.llr = 0;
     s.since = ep.last;
-    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!; // SYN_STACK folds into SYN here
+    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!;
     s.n0 = 0;
     s.kinds = undefined;
   }
@@ -408,17 +408,18 @@ export class ScanDetector {
 
   /**
    * The most frequent kind (both SYN counts together), except that a source whose SYNs are mostly full-stack
-   * SYNs and which completed handshakes made a connect() scan: the ports that answered completed the
-   * handshake, the closed ones saw only the kernel's SYN. A raw SYN scanner (template SYNs) never completes
-   * one, even when the same host made a few ordinary connections before.
+   * SYNs made a connect() scan: only an operating system's TCP stack sends them, raw scanner templates carry
+   * no options or MSS only (fixtures/scanner-packets.ts). Handshakes seen by the listener are not required:
+   * a client that resets right after the handshake (nmap -sT) is gone before accept() can name its peer.
+   * A raw SYN scanner stays 'syn' even when the same host made a few ordinary connections before.
    */
   private dominantKind(s: Source): ProbeKind {
-    if (!s.kinds) return KINDS[s.kind0]!;
+    if (!s.kinds) return KINDS[s.kind0 === SYN_STACK ? CONNECT : s.kind0]!;
     const k = s.kinds;
     let best = SYN;
     let bestN = k[SYN]! + k[SYN_STACK]!;
     for (let i = 1; i < 9; i++) if (k[i]! > bestN) [best, bestN] = [i, k[i]!];
-    if (best === SYN && k[CONNECT]! > 0 && k[SYN_STACK]! >= k[SYN]!) best = CONNECT;
+    if (best === SYN && k[SYN_STACK]! > 0 && k[SYN_STACK]! >= k[SYN]!) best = CONNECT;
     return KINDS[best]!;
   }
 
