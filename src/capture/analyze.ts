@@ -2,7 +2,7 @@
 // pcapng file, offline, through the same addon, decoders and counters as live capture.
 import { statSync } from 'node:fs';
 import { isTidewatchError } from '../core/errors.js';
-import { DailyTable } from '../store/daily-csv.js';
+import { DailyTable, type RowVisitor } from '../store/daily-csv.js';
 import { PacketCounters } from './counters.js';
 import { readFileBatches } from './source.js';
 import { formatSummary } from './summary.js';
@@ -124,15 +124,9 @@ async function writeJson(report: AnalyzeReport): Promise<void> {
     if (!out.write(s)) await new Promise<void>((r) => out.once('drain', () => r()));
   };
   await write(JSON.stringify(head).slice(0, -1) + ',"daily":[');
-  let sep = '';
-  for (const chunk of table.chunks()) {
-    let s = '';
-    for (const r of chunk) {
-      s += sep + rowJson(r);
-      sep = ',';
-    }
-    await write(s);
-  }
+  const rows = rowJsonWriter();
+  for (const _ of table.visit(rows.onRow)) await write(rows.take());
+  await write(rows.take());
   await write(']}\n');
 }
 
@@ -141,15 +135,51 @@ const PLAIN = /^[\w.:%-]*$/;
 const str = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /**
- * JSON.stringify(r) by hand, same keys in the same order: about 4x faster on millions of rows, and
- * strings that would need escaping still go through JSON.stringify.
+ * The `daily` array's items as JSON.stringify(row) would write them, joined by commas, built by hand
+ * (several times faster on millions of rows): consecutive rows mostly share day, protocol, destination
+ * and source (rows come grouped by source, then destination), so that text is built once and reused and
+ * only the numbers are formatted per row. Strings that would need escaping go through JSON.stringify.
+ * take() returns what was added since the last take().
  */
-export function rowJson(r: DailyRow): string {
-  return (
-    `{"day":${str(r.day)},"proto":${str(r.proto)},"dst_port":${r.dst_port === null ? 'null' : r.dst_port},` +
-    `"dst_ip":${str(r.dst_ip)},"src_ip":${str(r.src_ip)},"first_seen":${r.first_seen},` +
-    `"last_seen":${r.last_seen},"count":${r.count}}`
-  );
+export function rowJsonWriter(): { onRow: RowVisitor; take(): string } {
+  let piece = '';
+  let sep = '';
+  let pre = '';
+  let mid = '';
+  let lastDay: string | undefined;
+  let lastProto: string | undefined;
+  let lastDst: string | undefined;
+  let lastSrc: string | undefined;
+  const onRow: RowVisitor = (day, proto, port, dst, src, first, last, count) => {
+    if (day !== lastDay || proto !== lastProto) {
+      pre = `{"day":${str(day)},"proto":${str(proto)},"dst_port":`;
+      lastDay = day;
+      lastProto = proto;
+    }
+    if (dst !== lastDst || src !== lastSrc) {
+      mid = `,"dst_ip":${str(dst)},"src_ip":${str(src)},"first_seen":`;
+      lastDst = dst;
+      lastSrc = src;
+    }
+    piece +=
+      sep +
+      pre +
+      (port === null ? 'null' : port) +
+      mid +
+      first +
+      ',"last_seen":' +
+      last +
+      ',"count":' +
+      count +
+      '}';
+    sep = ',';
+  };
+  const take = (): string => {
+    const p = piece;
+    piece = '';
+    return p;
+  };
+  return { onRow, take };
 }
 
 /** Returns the process exit code. Writes results to stdout, errors as one line to stderr. */

@@ -100,6 +100,18 @@ function dstText(k: number): string {
 }
 const keyText = (k: SrcKey): string => (typeof k === 'number' ? v4Text(k) : k);
 
+/** One row's fields, as DailyRow has them (day, proto, dst_port, dst_ip, src_ip, first, last, count). */
+export type RowVisitor = (
+  day: string,
+  proto: string,
+  dstPort: number | null,
+  dst: string,
+  src: string,
+  firstSeen: number,
+  lastSeen: number,
+  count: number,
+) => void;
+
 export interface DailyTableOptions {
   maxSources: number;
   /** Rows kept at most over all sources; default 4 per source allowed. */
@@ -369,13 +381,45 @@ export class DailyTable {
   }
 
   /**
-   * Appends the rows of one source (of one day, or all) to `out`; returns how many it added. Rows come
-   * grouped by destination (in the order the source first hit each), in insertion order within a group.
+   * Calls `fn` with the fields of every row, in rows() order, without making row objects (the strings
+   * passed are shared: one per source, destination, day and protocol). Yields after about every `size`
+   * rows, so a writer can wait for its output between pieces. Do not add rows while iterating.
    */
+  *visit(fn: RowVisitor, size = 10_000): Generator<void> {
+    let n = 0;
+    for (const key of this.sources.keys()) {
+      n += this.visitSource(key, undefined, fn);
+      if (n >= size) {
+        yield;
+        n = 0;
+      }
+    }
+  }
+
+  /** Appends the rows of one source (of one day, or all) to `out`; returns how many it added. */
   private rowsOf(key: SrcKey, day: string | undefined, out: DailyRow[]): number {
+    return this.visitSource(key, day, (d, proto, port, dst, src, first, last, count) =>
+      out.push({
+        day: d,
+        proto,
+        dst_port: port,
+        dst_ip: dst,
+        src_ip: src,
+        first_seen: first,
+        last_seen: last,
+        count,
+      }),
+    );
+  }
+
+  /**
+   * The rows of one source (of one day, or all); returns how many. Rows come grouped by destination (in
+   * the order the source first hit each), in insertion order within a group.
+   */
+  private visitSource(key: SrcKey, day: string | undefined, fn: RowVisitor): number {
     const slot = this.sources.get(key);
     if (slot === undefined) return 0;
-    const before = out.length;
+    let n = 0;
     const src = keyText(key);
     const onlyDay = day === undefined ? NONE : Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
     const st = this.store;
@@ -385,16 +429,17 @@ export class DailyTable {
       const meta = st.meta(r);
       const port = meta & 0x1ffff;
       const dayStart = dayNum * 86400;
-      out.push({
-        day: utcDay(dayStart),
-        proto: PROTO_NAMES[(meta >> 17) & 0x7f]!,
-        dst_port: port === NO_PORT ? null : port,
-        dst_ip: meta & TEXT_DST ? this.dstNames[st.dst(r)]! : dstText(st.dst(r)),
-        src_ip: src,
-        first_seen: dayStart + st.first(r),
-        last_seen: dayStart + st.last(r),
-        count: st.count(r),
-      });
+      n++;
+      fn(
+        utcDay(dayStart),
+        PROTO_NAMES[(meta >> 17) & 0x7f]!,
+        port === NO_PORT ? null : port,
+        meta & TEXT_DST ? this.dstNames[st.dst(r)]! : dstText(st.dst(r)),
+        src,
+        dayStart + st.first(r),
+        dayStart + st.last(r),
+        st.count(r),
+      );
     };
     // The list is newest first: oldest first is insertion order.
     const list: number[] = [];
@@ -418,7 +463,7 @@ export class DailyTable {
       }
       for (const g of groups.values()) for (const r of g) add(r);
     }
-    return out.length - before;
+    return n;
   }
 
   private dstOf(r: number): SrcKey {
