@@ -1,6 +1,9 @@
 // The typed-array daily table against the reference (the former Map-of-objects table,
 // test/helpers/daily-table-reference.ts) on random operations: same rows, same order, same bounds.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ReferenceDailyTable } from '../../test/helpers/daily-table-reference.js';
@@ -191,4 +194,25 @@ test('counts past 2^32 stay exact, also after the rows move (growth, eviction)',
   assert.deepEqual(a.rows(), b.rows());
   assert.equal(a.rows()[0]!.count, 2 ** 32 + 1);
   assert.equal(a.rows().find((r) => r.proto === 'UDP')!.count, 2 ** 45 + 2 ** 32 + 3);
+});
+
+test('write() makes the same file as the reference table, for all days and for one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-daily-table-'));
+  try {
+    const a = new DailyTable({ maxSources: 50 });
+    const b = new ReferenceDailyTable({ maxSources: 50 });
+    for (let i = 0; i < 3000; i++) {
+      const src = i % 7 === 0 ? `2001:2::${(i % 90).toString(16)}` : `198.18.${i % 3}.${(i * 7) % 80}`;
+      const dst = i % 5 === 0 ? '2001:2::1' : `198.19.0.${i % 4}`;
+      const proto = i % 11 === 0 ? 'ICMP' : i % 2 ? 'TCP' : 'UDP';
+      for (const t of [a, b]) t.addRow(proto, proto === 'ICMP' ? null : i % 37, dst, src, DAY0 + i * 61);
+    }
+    for (const day of [undefined, '2026-11-21']) {
+      await a.write(join(dir, 'a.csv'), day);
+      await b.write(join(dir, 'b.csv'), day);
+      assert.equal(readFileSync(join(dir, 'a.csv'), 'utf8'), readFileSync(join(dir, 'b.csv'), 'utf8'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

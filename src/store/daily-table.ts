@@ -507,11 +507,12 @@ export class DailyTable {
     let written = 0;
     try {
       let chunk = CSV_HEADER + '\n';
-      const batch: DailyRow[] = [];
+      // formatRow() without the row object.
+      const line: RowVisitor = (_d, proto, port, dst, src, first, last, count) => {
+        chunk += `${proto} ${port ?? '-'} ${dst} ${src} ${first} ${last} ${count}\n`;
+      };
       for (let i = 0; i < srcs.length; i++) {
-        written += this.rowsOf(srcs[i]!, day, batch);
-        for (const r of batch) chunk += formatRow(r);
-        batch.length = 0;
+        written += this.visitSource(srcs[i]!, day, line);
         if (chunk.length >= 65536) {
           if (!out.write(chunk)) await once(out, 'drain');
           else await new Promise((r) => setImmediate(r));
