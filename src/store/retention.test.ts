@@ -57,7 +57,15 @@ function generate(db: Database.Database): void {
   w.flush();
 }
 
-const TABLES = ['payloads', 'sessions', 'daily', 'sources', 'counters_min', 'counters_hour'] as const;
+const TABLES = [
+  'payloads',
+  'sessions',
+  'daily',
+  'sources',
+  'counters_min',
+  'counters_hour',
+  'counters_day',
+] as const;
 
 describe('retention and quota', () => {
   let dir: string;
@@ -98,6 +106,7 @@ describe('retention and quota', () => {
       sources: 800,
       counters_min: 1600,
       counters_hour: 1600,
+      counters_day: 840,
     });
   });
 
@@ -111,6 +120,7 @@ describe('retention and quota', () => {
       sources: count('sources', 'last_seen >= ?', cutC),
       counters_min: count('counters_min', 'minute >= ?', cutC / 60_000),
       counters_hour: count('counters_hour', 'hour >= ?', cutC / 3_600_000),
+      counters_day: count('counters_day', 'day >= ?', cutC / DAY),
     };
     assert.deepEqual(expected, {
       payloads: 300,
@@ -119,6 +129,7 @@ describe('retention and quota', () => {
       sources: 700,
       counters_min: 1400,
       counters_hour: 1400,
+      counters_day: 735,
     });
     const report = await retention({ retainDays: 30, retainCounterDays: 35 }).runOnce();
     assert.deepEqual(counts(), expected);
@@ -129,6 +140,7 @@ describe('retention and quota', () => {
       sources: 100,
       counters_min: 200,
       counters_hour: 200,
+      counters_day: 105,
     });
     assert.equal(stats.get('store_pruned_sessions_total'), 200);
     assert.equal(stats.get('store_pruned_payloads_total'), 100);
@@ -153,7 +165,14 @@ describe('retention and quota', () => {
     ).map((x) => x.id);
     assert.deepEqual(kept, order.slice(0, kept.length));
     assert.deepEqual(Object.keys(report), ['payloads']);
-    for (const t of ['sessions', 'daily', 'sources', 'counters_min', 'counters_hour'] as const)
+    for (const t of [
+      'sessions',
+      'daily',
+      'sources',
+      'counters_min',
+      'counters_hour',
+      'counters_day',
+    ] as const)
       assert.equal(after[t], before[t], t);
     assert.equal(stats.get('store_quota_runs_total'), 1);
     // Sessions whose payload went show an empty payload, never another one.
@@ -172,6 +191,7 @@ describe('retention and quota', () => {
       'sources',
       'counters_min',
       'counters_hour',
+      'counters_day',
     ]);
     assert.deepEqual(counts(), {
       payloads: 0,
@@ -180,6 +200,7 @@ describe('retention and quota', () => {
       sources: 0,
       counters_min: 0,
       counters_hour: 0,
+      counters_day: 0,
     });
   });
 

@@ -3,7 +3,7 @@
 // Age: sessions and payloads after retainDays; counters, daily rows, sources, scans, spikes and blocks after
 // retainCounterDays. Quota: when the data dir holds more than maxDisk, the oldest rows go in this order:
 // payloads, sessions, scans/spikes/blocks, daily rows, per-country days, sources, minute counters, hourly
-// counters (last).
+// counters, daily counters (last).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -129,6 +129,11 @@ export class Retention {
         table: 'counters_hour',
         del: counter('counters_hour', 'hour'),
         cutoff: (n) => Math.floor((n - countersDays) / (60 * MIN)),
+      },
+      {
+        table: 'counters_day',
+        del: counter('counters_day', 'day'),
+        cutoff: (n) => Math.floor((n - countersDays) / DAY),
       },
     ];
   }

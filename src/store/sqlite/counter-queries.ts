@@ -1,10 +1,11 @@
-// Counter queries: totals, top ports and per-port series over the minute and hour counters. Sums read the
+// Counter queries: totals, top ports and per-port series over the minute, hour and day counters. Sums read the
 // hourly table for whole hours and the minute table only for the ragged ends of a range.
 import type { Statement } from 'better-sqlite3';
 
 import { TidewatchError } from '../../core/errors.js';
 import type { PortCount, SeriesPoint, TimeRange } from '../query.js';
 import { PROTO_TOTAL } from './schema.js';
+import { topPortsByDays } from './top-ports.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -52,7 +53,13 @@ export class CounterQueries {
     return row;
   }
 
+  /** Top ports by new connections; ranges of several days go through top-ports.ts. */
   topPorts(q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): PortCount[] {
+    return topPortsByDays(this.st, q, (r, limit) => this.scanPorts({ ...r, limit })) ?? this.scanPorts(q);
+  }
+
+  /** Sums every (port, time) row of the range; limit -1: all ports. */
+  private scanPorts(q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): PortCount[] {
     const p = split(q);
     const pr = q.proto === undefined ? -1 : PROTO_NAME.indexOf(q.proto);
     const sql = this.counterSql(

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { isTidewatchError } from '../../core/errors.js';
 import { DB_FILE, openDb } from './db.js';
 import { FIXTURE_V1_DDL } from './schema-v1.fixture.js';
-import { SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
+import { FIXTURE_V2_DDL } from './schema-v2.fixture.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION } from './schema.js';
 import { SqliteQueryStore } from './queries.js';
 
 const dirs: string[] = [];
@@ -34,6 +35,7 @@ const ALL = [
   'asn_day',
   'blocks',
   'cc_day',
+  'counters_day',
   'counters_hour',
   'counters_min',
   'daily',
@@ -49,11 +51,53 @@ describe('schema migrations', () => {
     assert.equal(SCHEMA_V1.trim(), FIXTURE_V1_DDL.trim());
   });
 
+  it('version 2 in schema.ts is the released one (the fixture)', () => {
+    assert.equal(SCHEMA_V2.trim(), FIXTURE_V2_DDL.trim());
+  });
+
+  it('migrates a version-2 file: daily counters filled from the hourly ones', async () => {
+    const dir = tmp();
+    const v2 = new Database(join(dir, DB_FILE));
+    v2.exec(FIXTURE_V1_DDL);
+    v2.exec(FIXTURE_V2_DDL);
+    v2.pragma('user_version = 2');
+    const ins = v2.prepare('INSERT INTO counters_hour VALUES (?, ?, ?, ?, ?, ?)');
+    const d = 20_000; // a day number
+    ins.run(d * 24 + 1, 0, 443, 5, 4, 1);
+    ins.run(d * 24 + 23, 0, 443, 3, 2, 0);
+    ins.run((d + 1) * 24, 0, 443, 7, 7, 2);
+    ins.run(d * 24 + 1, 1, 53, 1, 1, 1);
+    v2.close();
+    const { db, migrated } = openDb(dir);
+    assert.deepEqual(migrated, { from: 2, to: 3 });
+    assert.deepEqual(tables(db), ALL);
+    assert.deepEqual(
+      db.prepare('SELECT day, proto, port, all_n, new_n, sess_n FROM counters_day ORDER BY day, proto').all(),
+      [
+        { day: d, proto: 0, port: 443, all_n: 8, new_n: 6, sess_n: 1 },
+        { day: d, proto: 1, port: 53, all_n: 1, new_n: 1, sess_n: 1 },
+        { day: d + 1, proto: 0, port: 443, all_n: 7, new_n: 7, sess_n: 2 },
+      ],
+    );
+    const series = await new SqliteQueryStore(db).portSeries({
+      proto: 'tcp',
+      port: 443,
+      step: 'day',
+      from: d * 86_400_000,
+      to: (d + 2) * 86_400_000,
+    });
+    assert.deepEqual(
+      series.map((p) => p.new),
+      [6, 7],
+    );
+    db.close();
+  });
+
   it('creates every table from an empty file, with incremental auto-vacuum and WAL', () => {
     const dir = tmp();
     const { db, migrated } = openDb(dir);
     assert.deepEqual(migrated, { from: 0, to: SCHEMA_VERSION });
-    assert.equal(SCHEMA_VERSION, 2);
+    assert.equal(SCHEMA_VERSION, 3);
     assert.deepEqual(tables(db), ALL);
     assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
@@ -91,7 +135,7 @@ describe('schema migrations', () => {
     v1.close();
 
     const { db, migrated } = openDb(dir);
-    assert.deepEqual(migrated, { from: 1, to: 2 });
+    assert.deepEqual(migrated, { from: 1, to: 3 });
     assert.deepEqual(tables(db), ALL);
     assert.deepEqual(
       db

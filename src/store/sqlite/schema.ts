@@ -124,7 +124,23 @@ INSERT INTO asn_day SELECT ts / 86400000, json_extract(geo, '$.asn'), max(json_e
 /** proto value of the per-minute and per-hour totals rows (tcp 0, udp 1). */
 export const PROTO_TOTAL = 2;
 
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+/**
+ * Version 3: counters per UTC day, with an index of each day's ports by new connections, so top ports over
+ * several days read each day's busiest ports instead of every (port, hour) row (top-ports.ts).
+ */
+export const SCHEMA_V3 = `
+CREATE TABLE counters_day (
+  day INTEGER NOT NULL, proto INTEGER NOT NULL, port INTEGER NOT NULL,
+  all_n INTEGER NOT NULL, new_n INTEGER NOT NULL, sess_n INTEGER NOT NULL,
+  PRIMARY KEY (day, proto, port)
+) WITHOUT ROWID;
+INSERT INTO counters_day
+  SELECT hour / 24, proto, port, sum(all_n), sum(new_n), sum(sess_n) FROM counters_hour GROUP BY hour / 24, proto, port;
+CREATE INDEX counters_day_port ON counters_day (proto, port, day);
+CREATE INDEX counters_day_top ON counters_day (day, new_n);
+`;
+
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the database to SCHEMA_VERSION, each step in its own transaction. */

@@ -129,6 +129,7 @@ export class StoreWriter {
     this.st = {
       min: counter('counters_min', 'minute'),
       hour: counter('counters_hour', 'hour'),
+      day: counter('counters_day', 'day'),
       daily: db.prepare(
         `INSERT INTO daily (day, proto, dst_port, dst_ip, src_ip, first_seen, last_seen, count)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET
@@ -348,22 +349,29 @@ export class StoreWriter {
     blocks: BlockEvent[],
   ): void {
     const st = this.st;
-    const hours = new Map<string, Cell>();
+    // Minute cells roll up into hours and UTC days (1440 minutes) before they are written.
+    const rollups: [Map<string, Cell>, number, Statement][] = [
+      [new Map(), 60, st.hour!],
+      [new Map(), 1440, st.day!],
+    ];
     for (const [key, c] of cells) {
       const [p, port, minute] = key.split('|').map(Number) as [number, number, number];
       st.min!.run(minute, p, port, c.all, c.new, c.sess);
-      const hk = `${p}|${port}|${Math.floor(minute / 60)}`;
-      const h = hours.get(hk);
-      if (h) {
-        h.all += c.all;
-        h.new += c.new;
-        h.sess += c.sess;
-      } else hours.set(hk, { ...c });
+      for (const [m, per] of rollups) {
+        const k = `${p}|${port}|${Math.floor(minute / per)}`;
+        const r = m.get(k);
+        if (r) {
+          r.all += c.all;
+          r.new += c.new;
+          r.sess += c.sess;
+        } else m.set(k, { ...c });
+      }
     }
-    for (const [key, c] of hours) {
-      const [p, port, hour] = key.split('|').map(Number) as [number, number, number];
-      st.hour!.run(hour, p, port, c.all, c.new, c.sess);
-    }
+    for (const [m, , stmt] of rollups)
+      for (const [key, c] of m) {
+        const [p, port, t] = key.split('|').map(Number) as [number, number, number];
+        stmt.run(t, p, port, c.all, c.new, c.sess);
+      }
     for (const d of daily.values())
       st.daily!.run(d.day, d.proto, d.port, d.dst, d.src, d.first, d.last, d.count);
     for (const [ip, s] of srcs) {
