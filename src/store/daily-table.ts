@@ -11,9 +11,11 @@
 // (IPv6, or any other text handed to addRow) are kept as their text.
 import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { isIP } from 'node:net';
 import type { ProbeEvent } from '../core/events.js';
 import { NO_ROW, RowStore } from './daily-rows.js';
+import { dstText, keyText, parseRow, protoCode, PROTO_NAMES, utcDay, v4Key } from './daily-keys.js';
+
+export { formatRow, parseRow, utcDay, v4Key } from './daily-keys.js';
 
 export const CSV_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
 
@@ -30,21 +32,6 @@ export interface DailyRow {
   count: number;
 }
 
-const PROTO_CODES = new Map<string, number>([
-  ['TCP', 0],
-  ['UDP', 1],
-]);
-const PROTO_NAMES = ['TCP', 'UDP'];
-function protoCode(proto: string): number {
-  let code = proto === 'TCP' ? 0 : proto === 'UDP' ? 1 : PROTO_CODES.get(proto);
-  if (code === undefined) {
-    code = PROTO_CODES.size & 0x7f;
-    PROTO_CODES.set(proto, code);
-    PROTO_NAMES[code] = proto;
-  }
-  return code;
-}
-
 /** A row's port field when it has none (written `-`). */
 const NO_PORT = 65536;
 /** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
@@ -56,49 +43,6 @@ const F_SEEN = 2;
 
 /** A source's key: a dotted-quad IPv4 address as int32, anything else as its text. */
 type SrcKey = number | string;
-
-/**
- * The int32 of a canonical dotted-quad IPv4 address (what node's isIPv4 accepts: no leading zeros), or
- * undefined. Hand-written: it runs per row loaded and must not allocate (split() would).
- */
-export function v4Key(s: string): number | undefined {
-  const n = s.length;
-  if (n < 7 || n > 15) return undefined;
-  let v = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return undefined;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return undefined;
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return undefined;
-    } else return undefined;
-  }
-  if (digits === 0 || dots !== 3) return undefined;
-  return (v * 256 + part) | 0;
-}
-
-const v4Text = (k: number): string => `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
-/** Destinations repeat (a sensor's few addresses): their text is cached, bounded (cleared when full). */
-const DST_TEXT = new Map<number, string>();
-function dstText(k: number): string {
-  let t = DST_TEXT.get(k);
-  if (t === undefined) {
-    if (DST_TEXT.size >= 65536) DST_TEXT.clear();
-    t = v4Text(k);
-    DST_TEXT.set(k, t);
-  }
-  return t;
-}
-const keyText = (k: SrcKey): string => (typeof k === 'number' ? v4Text(k) : k);
 
 /** One row's fields, as DailyRow has them (day, proto, dst_port, dst_ip, src_ip, first, last, count). */
 export type RowVisitor = (
@@ -117,18 +61,6 @@ export interface DailyTableOptions {
   /** Rows kept at most over all sources; default 4 per source allowed. */
   maxRows?: number;
   onEvict?: () => void;
-}
-
-let cachedDayNum = NaN;
-let cachedDay = '';
-/** YYYY-MM-DD of a unix time, UTC. Cached: formatting a Date costs ~2 µs and probes come in bursts. */
-export function utcDay(unixSec: number): string {
-  const n = Math.floor(unixSec / 86400);
-  if (n !== cachedDayNum) {
-    cachedDay = new Date(n * 86400_000).toISOString().slice(0, 10);
-    cachedDayNum = n;
-  }
-  return cachedDay;
 }
 
 export class DailyTable {
@@ -546,40 +478,4 @@ export class DailyTable {
     }
     return { rows, skipped };
   }
-}
-
-export const formatRow = (r: DailyRow): string =>
-  `${r.proto} ${r.dst_port ?? '-'} ${r.dst_ip} ${r.src_ip} ${r.first_seen} ${r.last_seen} ${r.count}\n`;
-
-const INT = /^\d{1,15}$/;
-
-/** One CSV line, validated field by field (a hand-edited or merged file is input like any other). */
-export function parseRow(line: string): Omit<DailyRow, 'day'> | null {
-  const f = line.trim().split(/\s+/);
-  if (f.length !== 7) return null;
-  const [proto, port, dst, src, first, last, count] = f as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  if (!/^[A-Z0-9]{1,16}$/.test(proto)) return null;
-  if (port !== '-' && (!INT.test(port) || Number(port) > 65535)) return null;
-  if (!isIP(dst) || !isIP(src)) return null;
-  if (!INT.test(first) || !INT.test(last) || !INT.test(count)) return null;
-  const fs = Number(first);
-  const ls = Number(last);
-  if (ls < fs || utcDay(fs) !== utcDay(ls)) return null;
-  return {
-    proto,
-    dst_port: port === '-' ? null : Number(port),
-    dst_ip: dst,
-    src_ip: src,
-    first_seen: fs,
-    last_seen: ls,
-    count: Number(count),
-  };
 }
