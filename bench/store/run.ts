@@ -146,6 +146,10 @@ async function queries(dir: string): Promise<void> {
   await time('summary, ragged 24 h (minute edges)', () =>
     q.summary({ from: to - DAY - 1_234_567, to: to - 1_234_567 }),
   );
+  await time('summary, last 30 days', () => q.summary({ from: to - 30 * DAY, to }));
+  await time('summary, ragged 7 days (hour and minute edges)', () =>
+    q.summary({ from: to - 7 * DAY - 1_234_567, to: to - 1_234_567 }),
+  );
   await time('series tcp/22, 30 days by hour', () =>
     q.portSeries({ proto: 'tcp', port: 22, step: 'hour', from: to - 30 * DAY, to }),
   );
