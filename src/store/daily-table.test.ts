@@ -216,3 +216,23 @@ test('write() makes the same file as the reference table, for all days and for o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('visit() gives the rows of rows(), in the same order, across many sources', () => {
+  const t = new DailyTable({ maxSources: 100 });
+  for (let i = 0; i < 4000; i++)
+    t.addRow(
+      i % 3 ? 'TCP' : 'UDP',
+      (i * 13) % 50,
+      i % 6 ? `198.19.0.${i % 3}` : '2001:2::1',
+      `198.18.0.${i % 70}`,
+      DAY0 + i,
+    );
+  const seen: unknown[] = [];
+  let pauses = 0;
+  for (const _ of t.visit((day, proto, dst_port, dst_ip, src_ip, first_seen, last_seen, count) => {
+    seen.push({ day, proto, dst_port, dst_ip, src_ip, first_seen, last_seen, count });
+  }, 100))
+    pauses++;
+  assert.deepEqual(seen, t.rows());
+  assert.ok(pauses > 5);
+});

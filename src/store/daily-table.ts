@@ -37,6 +37,8 @@ const NO_PORT = 65536;
 /** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
 const TEXT_DST = 1 << 24;
 const NONE = NO_ROW;
+/** Sources whose row lists visit() walks at once. */
+const WALK = 16;
 const F_TCP = 1;
 /** Seen again since it last reached the recent end of the map (the CLOCK "referenced" bit). */
 const F_SEEN = 2;
@@ -318,9 +320,29 @@ export class DailyTable {
    * rows, so a writer can wait for its output between pieces. Do not add rows while iterating.
    */
   *visit(fn: RowVisitor, size = 10_000): Generator<void> {
+    const keys = [...this.sources.keys()];
+    const lists: number[][] = Array.from({ length: WALK }, () => []);
+    const cur = new Int32Array(WALK);
     let n = 0;
-    for (const key of this.sources.keys()) {
-      n += this.visitSource(key, undefined, fn);
+    for (let b = 0; b < keys.length; b += WALK) {
+      const m = Math.min(WALK, keys.length - b);
+      for (let k = 0; k < m; k++) {
+        lists[k]!.length = 0;
+        cur[k] = this.store.newest(this.sources.get(keys[b + k]!)!);
+      }
+      // The rows of WALK sources are collected in step: each list is a chain of dependent loads that
+      // miss the cache, but the chains are independent, so the CPU overlaps their misses.
+      for (let live = m; live > 0;) {
+        live = 0;
+        for (let k = 0; k < m; k++) {
+          const r = cur[k]!;
+          if (r === NONE) continue;
+          lists[k]!.push(r);
+          cur[k] = this.store.next(r);
+          live++;
+        }
+      }
+      for (let k = 0; k < m; k++) n += this.emit(keys[b + k]!, lists[k]!, undefined, fn);
       if (n >= size) {
         yield;
         n = 0;
@@ -351,6 +373,13 @@ export class DailyTable {
   private visitSource(key: SrcKey, day: string | undefined, fn: RowVisitor): number {
     const slot = this.sources.get(key);
     if (slot === undefined) return 0;
+    const list: number[] = [];
+    for (let r = this.store.newest(slot); r !== NONE; r = this.store.next(r)) list.push(r);
+    return this.emit(key, list, day, fn);
+  }
+
+  /** Emits the rows of one source from its list (newest first), in the order visitSource documents. */
+  private emit(key: SrcKey, list: number[], day: string | undefined, fn: RowVisitor): number {
     let n = 0;
     const src = keyText(key);
     const onlyDay = day === undefined ? NONE : Math.floor(Date.parse(`${day}T00:00:00Z`) / 86400_000);
@@ -374,8 +403,6 @@ export class DailyTable {
       );
     };
     // The list is newest first: oldest first is insertion order.
-    const list: number[] = [];
-    for (let r = st.newest(slot); r !== NONE; r = st.next(r)) list.push(r);
     list.reverse();
     // The common case: every row to one destination (no grouping to do).
     let oneDst = true;
