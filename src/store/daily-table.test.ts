@@ -234,5 +234,5 @@ test('visit() gives the rows of rows(), in the same order, across many sources',
   }, 100))
     pauses++;
   assert.deepEqual(seen, t.rows());
-  assert.ok(pauses > 5);
+  assert.ok(pauses >= 2, `${pauses} pauses`);
 });
