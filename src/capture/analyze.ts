@@ -42,17 +42,7 @@ export function topSourcesOf(table: DailyTable): Record<string, number> {
   return top;
 }
 
-export interface DailyRow {
-  /** UTC day of the row (the CSV file it belongs to). */
-  day: string;
-  proto: string;
-  dst_port: number | null;
-  dst_ip: string;
-  src_ip: string;
-  first_seen: number;
-  last_seen: number;
-  count: number;
-}
+export type { DailyRow } from '../store/daily-table.js';
 
 /** Files above this size get a progress bar (when stderr is a terminal). */
 const PROGRESS_MIN_BYTES = 32 << 20;

@@ -96,16 +96,25 @@ export interface PacketsEvent extends EventBase {
   drops: { kernel: number; ifdrop: number; evicted_sources: number };
 }
 
-/** A daily per-source row, as Tsusen's CSV. */
-export interface SourceEvent extends EventBase {
-  type: 'source';
+/**
+ * The fields of a daily per-source row, as Tsusen's CSV has them (`proto dst_port dst_ip src_ip
+ * first_seen last_seen count`). Declared once here: the store, the daily table, analyze and the test
+ * helpers derive their row types from it.
+ */
+export interface DailyRow {
   proto: string;
+  /** null for protocols without ports (written as `-`, as Tsusen does). */
   dst_port: number | null;
   dst_ip: string;
   src_ip: string;
   first_seen: number;
   last_seen: number;
   count: number;
+}
+
+/** A daily per-source row, as Tsusen's CSV. */
+export interface SourceEvent extends EventBase, DailyRow {
+  type: 'source';
 }
 
 export interface ScanEvent extends EventBase {

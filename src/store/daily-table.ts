@@ -11,7 +11,7 @@
 // (IPv6, or any other text handed to addRow) are kept as their text.
 import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import type { ProbeEvent } from '../core/events.js';
+import type { DailyRow as RowFields, ProbeEvent } from '../core/events.js';
 import { NO_ROW, RowStore } from './daily-rows.js';
 import { dstText, keyText, parseRow, protoCode, PROTO_NAMES, utcDay, v4Key } from './daily-keys.js';
 
@@ -19,17 +19,10 @@ export { formatRow, parseRow, utcDay, v4Key } from './daily-keys.js';
 
 export const CSV_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
 
-export interface DailyRow {
+/** A row with its UTC day (the CSV file it belongs to). */
+export interface DailyRow extends RowFields {
   /** UTC day, YYYY-MM-DD. */
   day: string;
-  proto: string;
-  /** null for protocols without ports (written as `-`, as Tsusen does). */
-  dst_port: number | null;
-  dst_ip: string;
-  src_ip: string;
-  first_seen: number;
-  last_seen: number;
-  count: number;
 }
 
 /** A row's port field when it has none (written `-`). */

@@ -1,6 +1,6 @@
 // The query interface the web API reads. SQLite implements it now (store/sqlite); a ClickHouse backend for
 // fleets of sensors will implement it next, hence async. Times are ms since the epoch unless named _s.
-import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../core/events.js';
+import type { DailyRow, Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../core/events.js';
 
 export interface TimeRange {
   from: number;
@@ -93,15 +93,7 @@ export interface Summary {
   spikes: SpikeEvent[];
 }
 
-export interface DailyRow {
-  proto: string;
-  dst_port: number | null;
-  dst_ip: string;
-  src_ip: string;
-  first_seen: number;
-  last_seen: number;
-  count: number;
-}
+export type { DailyRow };
 
 export interface QueryStore {
   summary(range: TimeRange): Promise<Summary>;

@@ -7,6 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ether, sll, sll2 } from './pcap-frames.js';
 import { PacketMaker, rng, type Effect } from './pcap-mix.js';
+import type { DailyRow } from '../../src/store/daily-table.js';
 
 export interface GenOptions {
   seed?: number;
@@ -28,16 +29,8 @@ export interface GenOptions {
   truncateLast?: boolean;
 }
 
-export interface TruthRow {
-  day: string;
-  proto: string;
-  dst_port: number | null;
-  dst_ip: string;
-  src_ip: string;
-  first_seen: number;
-  last_seen: number;
-  count: number;
-}
+/** A ground-truth row: the same shape as the daily table's rows (with their UTC day). */
+export type TruthRow = DailyRow;
 
 export interface GroundTruth {
   packets: number;
