@@ -23,26 +23,39 @@ interface Rec {
   closed?: boolean;
 }
 
+/** Each JSON line the harness prints, parsed, in order. */
+function onRecs(proc: ChildProcess, fn: (r: Rec) => void): void {
+  let buf = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const r = JSON.parse(buf.slice(0, i)) as Rec;
+      buf = buf.slice(i + 1);
+      fn(r);
+    }
+  });
+}
+
+/** All the process writes to stderr, read when needed. */
+function stderrOf(proc: ChildProcess): () => string {
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return () => err;
+}
+
 function startHarness(bed: Testbed, args: string[]): Promise<{ proc: ChildProcess; recs: Rec[] }> {
   const proc = bed.spawn(bed.sensorNs, process.execPath, [HARNESS, ...args]);
   const recs: Rec[] = [];
-  let buf = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const err = stderrOf(proc);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`harness not ready: ${err}`)), 15_000);
-    proc.on('exit', (code) => reject(new Error(`harness exited ${code}: ${err}`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const r = JSON.parse(buf.slice(0, i)) as Rec;
-        buf = buf.slice(i + 1);
-        recs.push(r);
-        if (r.ready) {
-          clearTimeout(timer);
-          resolve({ proc, recs });
-        }
+    const timer = setTimeout(() => reject(new Error(`harness not ready: ${err()}`)), 15_000);
+    proc.on('exit', (code) => reject(new Error(`harness exited ${code}: ${err()}`)));
+    onRecs(proc, (r) => {
+      recs.push(r);
+      if (r.ready) {
+        clearTimeout(timer);
+        resolve({ proc, recs });
       }
     });
   });
@@ -55,6 +68,13 @@ function exited(proc: ChildProcess): Promise<number | string | null> {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** SIGTERM: the harness exits 0 and leaves no table, rule or route behind. */
+async function stopClean(bed: Testbed, proc: ChildProcess): Promise<void> {
+  proc.kill('SIGTERM');
+  assert.equal(await exited(proc), 0);
+  assert.deepEqual(leftovers(await firewallState(bed)), []);
+}
 
 test(
   'tproxy layer: original destinations over TCP and UDP, IPv4 and IPv6, decoys; local services untouched; rules removed on SIGTERM',
@@ -158,9 +178,7 @@ test(
 
       const during = await firewallState(bed);
       assert.equal(leftovers(during).length, 3, 'table, rules and routes are installed while running');
-      proc.kill('SIGTERM');
-      assert.equal(await exited(proc), 0);
-      assert.deepEqual(leftovers(await firewallState(bed)), []);
+      await stopClean(bed, proc);
     } finally {
       await bed.destroy();
     }
@@ -226,9 +244,7 @@ test(
         500,
       );
       assert.ok(inSet, 'the re-scan did not add the late service to tcp_excluded');
-      second.proc.kill('SIGTERM');
-      assert.equal(await exited(second.proc), 0);
-      assert.deepEqual(leftovers(await firewallState(bed)), []);
+      await stopClean(bed, second.proc);
     } finally {
       await bed.destroy();
     }
@@ -255,9 +271,7 @@ test(
       const named = await startHarness(bed, ['--tproxy-port', '39999', '--tproxy-dst', '198.18.1.0/24']);
       assert.equal(await ncTcp(bed, '198.18.1.5', 8080, 'decoy'), 'ok\n');
       assert.ok(named.recs.some((r) => r.dst === '198.18.1.5' && r.data === b64('decoy')));
-      named.proc.kill('SIGTERM');
-      assert.equal(await exited(named.proc), 0);
-      assert.deepEqual(leftovers(await firewallState(bed)), []);
+      await stopClean(bed, named.proc);
     } finally {
       await bed.destroy();
     }
@@ -278,15 +292,7 @@ test(
         '39999',
       ]);
       const recs: Rec[] = [];
-      let buf = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          recs.push(JSON.parse(buf.slice(0, i)) as Rec);
-          buf = buf.slice(i + 1);
-        }
-      });
+      onRecs(proc, (r) => recs.push(r));
       assert.ok(await eventually(() => recs.some((r) => r.ready), 15_000), 'harness ready');
       // 400 connections held open against 256 descriptors (the harness keeps each for 3 s).
       await bed.exec(bed.scannerNs, process.execPath, [
@@ -298,9 +304,7 @@ test(
       assert.ok(held > 100 && held < 400, `recorded ${held} of 400`);
       assert.equal(proc.exitCode, null, 'still running');
       assert.equal(await ncTcp(bed, bed.sensorIp, 9999, 'after'), 'ok\n');
-      proc.kill('SIGTERM');
-      assert.equal(await exited(proc), 0);
-      assert.deepEqual(leftovers(await firewallState(bed)), []);
+      await stopClean(bed, proc);
     } finally {
       await bed.destroy();
     }
@@ -318,11 +322,10 @@ test(
       const proc = bed.spawn(bed.sensorNs, process.execPath, [HARNESS, '--tproxy-port', '39999'], {
         env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` },
       });
-      let err = '';
-      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const err = stderrOf(proc);
       assert.equal(await exited(proc), 1);
-      assert.match(err, /TW_ERR_FIREWALL/);
-      assert.match(err, /install nftables \(apt-get install nftables\)/);
+      assert.match(err(), /TW_ERR_FIREWALL/);
+      assert.match(err(), /install nftables \(apt-get install nftables\)/);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
     } finally {
       await bed.destroy();
@@ -345,11 +348,10 @@ test(
         '--tproxy-port',
         '39999',
       ]);
-      let err = '';
-      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const err = stderrOf(proc);
       assert.equal(await exited(proc), 1);
-      assert.match(err, /TW_ERR_LISTEN/);
-      assert.match(err, /transparent sockets need root or CAP_NET_ADMIN/);
+      assert.match(err(), /TW_ERR_LISTEN/);
+      assert.match(err(), /transparent sockets need root or CAP_NET_ADMIN/);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
     } finally {
       await bed.destroy();
