@@ -12,6 +12,19 @@ import { join } from 'node:path';
 import { eventually, readJsonLines, type RunningSensor } from '../helpers/sensor.js';
 import type { Testbed } from '../helpers/testbed.js';
 
+/** The log line with a given msg, parsed. */
+export function logLine(logs: string[], msg: string): Record<string, unknown> | undefined {
+  for (const l of logs) {
+    try {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      if (o.msg === msg) return o;
+    } catch {
+      /* not JSON */
+    }
+  }
+  return undefined;
+}
+
 export const SCENARIO_SENSOR_ARGS = ['--idle-timeout', '2s', '--max-session', '20s'];
 
 export interface ListenerTarget {
@@ -291,6 +304,25 @@ export async function parallelFlood(
   let maxOpen = 0;
   for (const [, d] of edges) maxOpen = Math.max(maxOpen, (open += d));
   return { closed, recorded: got.length, maxOpen };
+}
+
+/**
+ * parallelFlood() with 2,000 connections against a sensor run with --max-sessions 500, then the sensor
+ * stopped: at least 1,000 shed, every accepted session recorded, every connection ended, at most 500 open.
+ */
+export async function sheddingFlood(t: ListenerTarget): Promise<void> {
+  const res = await parallelFlood(t, 2000);
+  assert.equal(await t.sensor.stop(), 0);
+  const closed = logLine(t.sensor.logs, 'listener closed');
+  assert.ok(closed, 'no "listener closed" line');
+  const shed = Number(closed.shed);
+  const accepted = Number(closed.sessions);
+  assert.ok(shed >= 1000, `shed ${shed}`);
+  assert.equal(res.recorded, accepted, 'every accepted session is recorded');
+  assert.equal(res.closed, 2000, 'every client connection ended');
+  assert.equal(res.recorded + shed, 2000);
+  assert.ok(res.recorded >= 500, `recorded ${res.recorded}`);
+  assert.ok(res.maxOpen <= 500, `max open ${res.maxOpen}`);
 }
 
 /** A session open at SIGTERM is written with close "shutdown" and its bytes; the sensor exits 0. */
