@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
-import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
+import { eventually, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 
 interface Line {
   new_all: string;
@@ -53,34 +53,32 @@ export async function startSocat(bed: Testbed, ns: string, port: number, file: s
   }, 5000);
 }
 
+/**
+ * A collector on 127.0.0.1:port in the sensor namespace, and a capture-only sensor on iface reporting to it
+ * every second; resolves once capture has started. `out` is the collector's file.
+ */
+async function startCapture(
+  bed: Testbed,
+  iface: string,
+  port: number,
+): Promise<{ sensor: RunningSensor; out: string }> {
+  const out = join(tempDir(), 'collector.jsonl');
+  await startSocat(bed, bed.sensorNs, port, out);
+  const sensor = await startSensor(bed, [
+    ...['--capture', iface, '--listen', 'off', '--report-interval', '1s', '--flush', '1s'],
+    ...['--http', 'off', '--store', 'off', '--geoip', 'off', '--json-tcp', `127.0.0.1:${port}`],
+  ]);
+  await sensor.waitForLog(/capture started/);
+  return { sensor, out };
+}
+
 test(
   'live capture counts the scanner exactly and not the sensor own packets',
   { skip: !isRoot() && 'needs root' },
   async () => {
     const bed = await createTestbed();
     try {
-      const dir = tempDir();
-      const out = join(dir, 'collector.jsonl');
-      await startSocat(bed, bed.sensorNs, 15170, out);
-      const sensor = await startSensor(bed, [
-        '--capture',
-        bed.sensorIf,
-        '--listen',
-        'off',
-        '--report-interval',
-        '1s',
-        '--flush',
-        '1s',
-        '--http',
-        'off',
-        '--store',
-        'off',
-        '--geoip',
-        'off',
-        '--json-tcp',
-        '127.0.0.1:15170',
-      ]);
-      await sensor.waitForLog(/capture started/);
+      const { sensor, out } = await startCapture(bed, bed.sensorIf, 15170);
       const S = bed.sensorIp;
       const run = async (args: string[]): Promise<void> => {
         const r = await bed.exec(bed.scannerNs, 'hping3', args, { timeoutMs: 30_000 });
@@ -141,14 +139,7 @@ test(
   async () => {
     const bed = await createTestbed();
     try {
-      const dir = tempDir();
-      const out = join(dir, 'collector.jsonl');
-      await startSocat(bed, bed.sensorNs, 15171, out);
-      const sensor = await startSensor(bed, [
-        ...['--capture', 'any', '--listen', 'off', '--report-interval', '1s', '--flush', '1s'],
-        ...['--http', 'off', '--store', 'off', '--geoip', 'off', '--json-tcp', '127.0.0.1:15171'],
-      ]);
-      await sensor.waitForLog(/capture started/);
+      const { sensor, out } = await startCapture(bed, 'any', 15171);
       const hping = async (ns: string, args: string[]): Promise<void> => {
         const r = await bed.exec(ns, 'hping3', ['-q', ...args], { timeoutMs: 30_000 });
         assert.ok(r.code === 0 || r.code === 1, r.stderr);
@@ -176,14 +167,7 @@ test(
   async () => {
     const bed = await createTestbed();
     try {
-      const dir = tempDir();
-      const out = join(dir, 'collector.jsonl');
-      await startSocat(bed, bed.sensorNs, 15172, out);
-      const sensor = await startSensor(bed, [
-        ...['--capture', bed.sensorIf, '--listen', 'off', '--report-interval', '1s', '--flush', '1s'],
-        ...['--http', 'off', '--store', 'off', '--geoip', 'off', '--json-tcp', '127.0.0.1:15172'],
-      ]);
-      await sensor.waitForLog(/capture started/);
+      const { sensor, out } = await startCapture(bed, bed.sensorIf, 15172);
       // bash's /dev/tcp and /dev/udp: each connect is one SYN (the sensor's RST ends it, no retransmission),
       // each redirection one datagram.
       const script =
