@@ -17,6 +17,7 @@ import { SqliteQueryStore } from '../../src/store/sqlite/queries.js';
 import { StoreWriter } from '../../src/store/sqlite/writer.js';
 import { createWebServer } from '../../src/web/server.js';
 import { sessionAt } from '../store/gen.js';
+import { CHROMIUM_FLAGS as FLAGS } from '../../test/helpers/chromium.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -30,16 +31,6 @@ const N = Number(argv.sessions);
 const DAYS = Number(argv.days);
 const RUNS = Number(argv.runs);
 const DAY = 86_400_000;
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');

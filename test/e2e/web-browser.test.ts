@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS as FLAGS } from '../helpers/chromium.js';
 import { eventually, REPO, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
 import { feed, HOSTILE, startFixture, type WebFixture } from './web-fixture.js';
@@ -15,16 +16,6 @@ const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const HTTP = '127.0.0.1:8339';
 const BASE = `http://${HTTP}`;
 const ARTIFACTS = join(REPO, 'test-artifacts');
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 
 interface Watch {
   errors: string[];
