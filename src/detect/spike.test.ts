@@ -13,9 +13,9 @@ function lcg(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-function run(series: Record<number, number[]>, hours: number): SpikeEvent[] {
-  const out: SpikeEvent[] = [];
-  const d = new SpikeDetector({
+/** Hourly intervals, score 4, at least 10 per interval; spikes go to out. */
+function detector(out: SpikeEvent[]): SpikeDetector {
+  return new SpikeDetector({
     sensor: 't',
     intervalMs: H,
     score: 4,
@@ -23,6 +23,11 @@ function run(series: Record<number, number[]>, hours: number): SpikeEvent[] {
     emit: (e) => out.push(e),
     now: T0,
   });
+}
+
+function run(series: Record<number, number[]>, hours: number): SpikeEvent[] {
+  const out: SpikeEvent[] = [];
+  const d = detector(out);
   for (let h = 0; h < hours; h++) {
     for (const [port, counts] of Object.entries(series))
       for (let i = 0; i < counts[h]!; i++)
@@ -65,14 +70,7 @@ test('no spike during the warm-up intervals', () => {
 
 test('empty intervals decay the baseline; state stays bounded', () => {
   const out: SpikeEvent[] = [];
-  const d = new SpikeDetector({
-    sensor: 't',
-    intervalMs: H,
-    score: 4,
-    minCount: 10,
-    emit: (e) => out.push(e),
-    now: T0,
-  });
+  const d = detector(out);
   for (let h = 0; h < 5; h++) for (let i = 0; i < 30; i++) d.observe('udp', 53, `10.0.0.${i}`, T0 + h * H);
   d.roll(T0 + 5 * H);
   assert.ok(d.baseline('udp', 53)!.mean > 29);
