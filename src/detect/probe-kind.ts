@@ -1,13 +1,10 @@
 // Probe type from the TCP flags of a packet that starts a conversation (nmap's names for its scan types).
 // Capture uses it to label ProbeEvents; the detector reports the dominant kind of a scan episode.
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../capture/decode/frame.js';
 import type { ProbeKind } from '../core/events.js';
 
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
-export const TCP_URG = 0x20;
+// The flag bits are declared once, with the decoder; re-exported for the detector's users.
+export { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG };
 
 /**
  * Maps TCP flags (the low 6 bits of byte 13, ECE/CWR ignored) to a probe kind, or undefined for packets that
