@@ -289,10 +289,11 @@ function fail(what: string, r: RunResult): never {
   );
 }
 
-const ruleArgs = (fam: Family): string[] => [
+/** `ip -4|-6 rule add|del` of the fwmark rule that sends marked packets to the local route table. */
+const ruleArgs = (fam: Family, op: 'add' | 'del'): string[] => [
   `-${fam}`,
   'rule',
-  'del',
+  op,
   'pref',
   String(RULE_PREF),
   'fwmark',
@@ -307,7 +308,7 @@ export async function removeTproxy(): Promise<RunResult> {
   const nft = await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
   for (const fam of [4, 6] as const) {
     // Several copies may exist after repeated crashes: delete until none is left (bounded).
-    for (let i = 0; i < 16; i++) if ((await run('ip', ruleArgs(fam))).code !== 0) break;
+    for (let i = 0; i < 16; i++) if ((await run('ip', ruleArgs(fam, 'del'))).code !== 0) break;
     await run('ip', [`-${fam}`, 'route', 'flush', 'table', String(ROUTE_TABLE)]);
   }
   return nft;
@@ -317,7 +318,7 @@ export async function removeTproxy(): Promise<RunResult> {
 export function removeTproxySync(): void {
   runSync('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n`);
   for (const fam of [4, 6] as const) {
-    for (let i = 0; i < 16; i++) if (!runSync('ip', ruleArgs(fam))) break;
+    for (let i = 0; i < 16; i++) if (!runSync('ip', ruleArgs(fam, 'del'))) break;
     runSync('ip', [`-${fam}`, 'route', 'flush', 'table', String(ROUTE_TABLE)]);
   }
 }
@@ -354,17 +355,7 @@ export async function installTproxy(plan: TproxyPlan): Promise<TproxyRules> {
         String(ROUTE_TABLE),
       ]);
       if (r1.code !== 0) fail(`ip -${fam} route add local ${any} dev lo table ${ROUTE_TABLE}`, r1);
-      const r2 = await run('ip', [
-        `-${fam}`,
-        'rule',
-        'add',
-        'pref',
-        String(RULE_PREF),
-        'fwmark',
-        `0x${MARK.toString(16)}`,
-        'lookup',
-        String(ROUTE_TABLE),
-      ]);
+      const r2 = await run('ip', ruleArgs(fam, 'add'));
       if (r2.code !== 0) fail(`ip -${fam} rule add fwmark 0x${MARK.toString(16)} lookup ${ROUTE_TABLE}`, r2);
     }
     const r = await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n${ruleset}`);
