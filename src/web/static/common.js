@@ -49,6 +49,11 @@
     return el('a', { href: q ? `${path}?${q}` : path }, text);
   }
 
+  /** A session's destination port, linked to its port page (protocols other than UDP count as TCP). */
+  function sessionPortLink(s, text = `${s.proto}/${s.dport}`) {
+    return link('/port', { port: s.dport, proto: s.proto === 'udp' ? 'udp' : 'tcp' }, text);
+  }
+
   class ApiError extends Error {}
 
   async function api(path, params) {
@@ -228,6 +233,7 @@
   window.tw = {
     el,
     link,
+    sessionPortLink,
     api,
     num,
     time,

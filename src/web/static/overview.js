@@ -3,7 +3,7 @@
 'use strict';
 
 (function () {
-  const { el, link, api, num, time, geoText, tags, table, fill, load } = window.tw;
+  const { el, link, sessionPortLink, api, num, time, geoText, tags, table, fill, load } = window.tw;
   const RANGES = {
     '24h': { ms: 86400000, step: 'hour' },
     '7d': { ms: 7 * 86400000, step: 'hour' },
@@ -161,12 +161,7 @@
             { label: 'source', get: (x) => sourceLink(x.src) },
             {
               label: 'port',
-              get: (x) =>
-                link(
-                  '/port',
-                  { port: x.dport, proto: x.proto === 'udp' ? 'udp' : 'tcp' },
-                  `${x.proto}/${x.dport}`,
-                ),
+              get: (x) => sessionPortLink(x),
             },
             { label: 'bytes', num: true, get: (x) => num(x.bytes) },
             { label: 'SNI', get: (x) => x.sni || '' },

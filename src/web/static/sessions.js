@@ -3,8 +3,23 @@
 'use strict';
 
 (function () {
-  const { el, link, api, num, time, geoText, tags, table, fill, load, param, b64bytes, ascii, hexdump } =
-    window.tw;
+  const {
+    el,
+    link,
+    sessionPortLink,
+    api,
+    num,
+    time,
+    geoText,
+    tags,
+    table,
+    fill,
+    load,
+    param,
+    b64bytes,
+    ascii,
+    hexdump,
+  } = window.tw;
   const LIMIT = 50;
   const FIELDS = ['port', 'src', 'proto', 'text', 'from', 'to'];
 
@@ -25,14 +40,7 @@
         ['ended', s.ended ? time(s.ended) : undefined],
         ['protocol', s.proto],
         ['source', link('/source', { ip: s.src }, `${s.src} port ${s.sport}`)],
-        [
-          'destination',
-          link(
-            '/port',
-            { port: s.dport, proto: s.proto === 'udp' ? 'udp' : 'tcp' },
-            `${s.dst} port ${s.dport}`,
-          ),
-        ],
+        ['destination', sessionPortLink(s, `${s.dst} port ${s.dport}`)],
         ['where', geoText(s.geo)],
         [
           'bytes received',

@@ -3,7 +3,8 @@
 'use strict';
 
 (function () {
-  const { el, link, api, num, time, tags, table, fill, load, param, b64bytes, ascii } = window.tw;
+  const { el, link, sessionPortLink, api, num, time, tags, table, fill, load, param, b64bytes, ascii } =
+    window.tw;
   const DAY = 86400000;
 
   function kv(pairs) {
@@ -81,12 +82,7 @@
             { label: 'time', get: (x) => link('/sessions', { id: x.id }, time(x.ts)) },
             {
               label: 'port',
-              get: (x) =>
-                link(
-                  '/port',
-                  { port: x.dport, proto: x.proto === 'udp' ? 'udp' : 'tcp' },
-                  `${x.proto}/${x.dport}`,
-                ),
+              get: (x) => sessionPortLink(x),
             },
             { label: 'bytes', num: true, get: (x) => num(x.bytes) },
             { label: 'close', get: (x) => x.close },
