@@ -119,7 +119,11 @@ export const OPTIONS = {
 
   // ── store, web, metrics (src/store, src/web, src/export) ───────────────────────────────────────
   http: str('127.0.0.1:8339', 'dashboard, API and /metrics address; off disables', 'ADDR:PORT'),
-  httpToken: str('', 'token required off loopback (default: generated and printed at start)', 'TOKEN'),
+  httpToken: str(
+    '',
+    'token for the dashboard and API: required off loopback (generated and logged once when not given), and on loopback too when given',
+    'TOKEN',
+  ),
   store: choice(['sqlite', 'off'] as const, 'sqlite', 'embedded SQLite store in the data dir'),
   retainDays: int(30, 'days that sessions and payloads are kept', 1, 100_000),
   retainCounterDays: int(400, 'days that counters and daily rows are kept', 1, 100_000),
