@@ -2,6 +2,7 @@
 // pcapng file, offline, through the same addon, decoders and counters as live capture.
 import { statSync } from 'node:fs';
 import { isTidewatchError } from '../core/errors.js';
+import type { PacketCounts } from '../core/events.js';
 import { DailyTable, type RowVisitor } from '../store/daily-csv.js';
 import { PacketCounters } from './counters.js';
 import { readFileBatches } from './source.js';
@@ -16,13 +17,7 @@ export interface AnalyzeOptions {
 }
 
 /** The --json document (docs/capture.md lists every field). */
-export interface AnalyzeReport {
-  packets: number;
-  malformed: number;
-  tcp: { all: Record<string, number>; syn: Record<string, number> };
-  udp: Record<string, number>;
-  ip_protocols: Record<string, number>;
-  ethertypes: Record<string, number>;
+export interface AnalyzeReport extends PacketCounts {
   /** Distinct addresses that made a TCP connection attempt. */
   sources: number;
   /** Sources dropped from the daily rows to stay within --max-sources (least recently seen first). */

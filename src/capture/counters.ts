@@ -4,7 +4,7 @@
 // Batch contract (produced by the libpcap addon and the offline reader): `count` records in one Buffer;
 // record i starts 8-byte aligned: u32 tsSec, u32 tsUsec, u32 caplen, u32 origLen (little-endian), then
 // caplen bytes of the frame; the next record starts at align8(offset + 16 + caplen).
-import type { ProbeEvent, ProbeKind } from '../core/events.js';
+import type { PacketCounts, ProbeEvent, ProbeKind } from '../core/events.js';
 import { AddressSet, formatAddress, isPrivateV4, isPrivateV6, v4AtOffset } from './addresses.js';
 import {
   Decoded,
@@ -22,16 +22,10 @@ export const RECORD_HEADER_BYTES = 16;
 /** Rounds up to a multiple of 8; exact for any safe integer (no 32-bit wrap of `& ~7` on large buffers). */
 export const align8 = (n: number): number => n + ((8 - (n & 7)) & 7);
 
-export interface CounterSnapshot {
-  /** Every frame handed in: counted + ignored + malformed. */
-  packets: number;
-  malformed: number;
+/** `packets` is every frame handed in: counted + ignored + malformed. */
+export interface CounterSnapshot extends PacketCounts {
   /** Frames left out on purpose: the host's own, --exclude-private sources, not to an --only-dst address. */
   ignored: number;
-  tcp: { all: Record<string, number>; syn: Record<string, number> };
-  udp: Record<string, number>;
-  ip_protocols: Record<string, number>;
-  ethertypes: Record<string, number>;
 }
 
 /**

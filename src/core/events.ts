@@ -83,16 +83,23 @@ export interface ProbeEvent {
   handshake?: boolean;
 }
 
-/** Periodic counters from capture (one per --report-interval or flush). */
-export interface PacketsEvent extends EventBase {
-  type: 'packets';
-  interval_s: number;
+/**
+ * Capture's packet counters (maps keyed by port, protocol number or ethertype, as decimal text). Declared
+ * once here: the packets event, the counters' snapshot, analyze's report and the pcap ground truth share it.
+ */
+export interface PacketCounts {
   packets: number;
   malformed: number;
   tcp: { all: Record<string, number>; syn: Record<string, number> };
   udp: Record<string, number>;
   ip_protocols: Record<string, number>;
   ethertypes: Record<string, number>;
+}
+
+/** Periodic counters from capture (one per --report-interval or flush). */
+export interface PacketsEvent extends EventBase, PacketCounts {
+  type: 'packets';
+  interval_s: number;
   drops: { kernel: number; ifdrop: number; evicted_sources: number };
 }
 

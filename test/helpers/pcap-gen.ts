@@ -7,6 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ether, sll, sll2 } from './pcap-frames.js';
 import { PacketMaker, rng, type Effect } from './pcap-mix.js';
+import type { PacketCounts } from '../../src/core/events.js';
 import type { DailyRow } from '../../src/store/daily-table.js';
 
 export interface GenOptions {
@@ -32,13 +33,7 @@ export interface GenOptions {
 /** A ground-truth row: the same shape as the daily table's rows (with their UTC day). */
 export type TruthRow = DailyRow;
 
-export interface GroundTruth {
-  packets: number;
-  malformed: number;
-  tcp: { all: Record<string, number>; syn: Record<string, number> };
-  udp: Record<string, number>;
-  ip_protocols: Record<string, number>;
-  ethertypes: Record<string, number>;
+export interface GroundTruth extends PacketCounts {
   sources: number;
   daily: TruthRow[];
   /** tcpdump filter -> packets it must match (only exact for clean files). */
