@@ -6,12 +6,14 @@ import {
   batch,
   ether,
   icmp,
+  type Ipv4Opts,
   ipv4,
   ipv6,
   LINUX_SYN_OPTIONS,
   sll,
   sll2,
   tcp,
+  type TcpOpts,
   udp,
   type BatchFrame,
 } from '../../../test/helpers/pcap-frames.js';
@@ -169,42 +171,21 @@ test('other IP protocols count by number; ICMP and ICMPv6', () => {
   assert.deepEqual(s.ip_protocols, { '1': 1, '47': 1, '132': 1, '253': 1 });
 });
 
+/** A SYN from port 1 to port 2 over IPv4 in Ethernet, with the given IPv4 and TCP header fields set. */
+const lyingSyn4 = (ip: Partial<Ipv4Opts>, tcpFields: Partial<TcpOpts> = {}): Buffer =>
+  ether(
+    0x0800,
+    ipv4({ src: S4, dst: D4, proto: 6, payload: tcp({ sport: 1, dport: 2, flags: 2, ...tcpFields }), ...ip }),
+  );
+
 test('lying lengths are malformed and counted in nothing else', () => {
   const bad = [
-    ether(
-      0x0800,
-      ipv4({ src: S4, dst: D4, proto: 6, payload: tcp({ sport: 1, dport: 2, flags: 2 }), ihlWords: 4 }),
-    ),
-    ether(
-      0x0800,
-      ipv4({ src: S4, dst: D4, proto: 6, payload: tcp({ sport: 1, dport: 2, flags: 2 }), totalLength: 200 }),
-    ),
-    ether(
-      0x0800,
-      ipv4({ src: S4, dst: D4, proto: 6, payload: tcp({ sport: 1, dport: 2, flags: 2 }), totalLength: 10 }),
-    ),
-    ether(
-      0x0800,
-      ipv4({ src: S4, dst: D4, proto: 6, payload: tcp({ sport: 1, dport: 2, flags: 2 }), version: 5 }),
-    ),
-    ether(
-      0x0800,
-      ipv4({
-        src: S4,
-        dst: D4,
-        proto: 6,
-        payload: tcp({ sport: 1, dport: 2, flags: 2, dataOffsetWords: 4 }),
-      }),
-    ),
-    ether(
-      0x0800,
-      ipv4({
-        src: S4,
-        dst: D4,
-        proto: 6,
-        payload: tcp({ sport: 1, dport: 2, flags: 2, dataOffsetWords: 15 }),
-      }),
-    ),
+    lyingSyn4({ ihlWords: 4 }),
+    lyingSyn4({ totalLength: 200 }),
+    lyingSyn4({ totalLength: 10 }),
+    lyingSyn4({ version: 5 }),
+    lyingSyn4({}, { dataOffsetWords: 4 }),
+    lyingSyn4({}, { dataOffsetWords: 15 }),
     ether(0x0800, ipv4({ src: S4, dst: D4, proto: 17, payload: udp({ sport: 1, dport: 2, length: 7 }) })),
     ether(0x0800, ipv4({ src: S4, dst: D4, proto: 17, payload: udp({ sport: 1, dport: 2, length: 9 }) })),
     ether(0x0800, ipv4({ src: S4, dst: D4, proto: 1, payload: Buffer.alloc(3) })),
