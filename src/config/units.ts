@@ -46,8 +46,8 @@ export function parsePorts(value: string | number): number[] | string {
   return [...ports].sort((a, b) => a - b);
 }
 
-/** Formats a sorted port list back into compact ranges (for logs: "skipped 1-1023"). */
-export function formatPorts(ports: readonly number[]): string {
+/** A sorted port list as ranges: runs of consecutive ports merged ("1-3", "5"). */
+export function portRanges(ports: readonly number[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < ports.length;) {
     let j = i;
@@ -55,5 +55,10 @@ export function formatPorts(ports: readonly number[]): string {
     out.push(i === j ? String(ports[i]) : `${ports[i]}-${ports[j]}`);
     i = j + 1;
   }
-  return out.join(',');
+  return out;
+}
+
+/** Formats a sorted port list back into compact ranges (for logs: "skipped 1-1023"). */
+export function formatPorts(ports: readonly number[]): string {
+  return portRanges(ports).join(',');
 }

@@ -8,6 +8,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { portRanges } from '../config/units.js';
 import { ConfigError, TidewatchError } from '../core/errors.js';
 
 export const TABLE = 'tidewatch_tproxy';
@@ -132,15 +133,7 @@ export function forwardingFamilies(procSys = '/proc/sys/net'): Family[] {
 
 /** Sorted unique ports, given as nft set elements with ranges merged (1-3, 5). */
 export function portElements(ports: readonly number[]): string[] {
-  const s = [...new Set(ports)].sort((a, b) => a - b);
-  const out: string[] = [];
-  for (let i = 0; i < s.length;) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
-    out.push(i === j ? String(s[i]) : `${s[i]}-${s[j]}`);
-    i = j + 1;
-  }
-  return out;
+  return portRanges([...new Set(ports)].sort((a, b) => a - b));
 }
 
 /**
