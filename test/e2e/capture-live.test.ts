@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 import { eventually, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 
 interface Line {
@@ -76,8 +76,7 @@ test(
   'live capture counts the scanner exactly and not the sensor own packets',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const { sensor, out } = await startCapture(bed, bed.sensorIf, 15170);
       const S = bed.sensorIp;
       const run = async (args: string[]): Promise<void> => {
@@ -127,9 +126,7 @@ test(
       assert.equal(m.get('All ETH 2048'), 372 + 150 + 20, 'IPv4 ethertype in host byte order');
       const log = sensor.logs.join('\n');
       assert.match(log, /capture totals/);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -137,8 +134,7 @@ test(
   '--capture any: what the sensor sends to itself is not counted',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const { sensor, out } = await startCapture(bed, 'any', 15171);
       const hping = async (ns: string, args: string[]): Promise<void> => {
         const r = await bed.exec(ns, 'hping3', ['-q', ...args], { timeoutMs: 30_000 });
@@ -155,9 +151,7 @@ test(
       assert.equal(m.get('New TCP 5555'), undefined, 'SYNs from 127.0.0.1 to itself');
       assert.equal(m.get('New TCP 5556'), undefined, 'SYNs from the sensor address to itself');
       assert.equal(sumOf(m, 'New TCP'), 50);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -165,8 +159,7 @@ test(
   'IPv6: connection attempts and datagrams counted exactly',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const { sensor, out } = await startCapture(bed, bed.sensorIf, 15172);
       // bash's /dev/tcp and /dev/udp: each connect is one SYN (the sensor's RST ends it, no retransmission),
       // each redirection one datagram.
@@ -183,8 +176,6 @@ test(
       assert.equal(m.get('All UDP 6161'), 9);
       assert.equal(m.get('All IP 6'), 12, 'IPv6 next header 6');
       assert.equal(m.get('All IP 17'), 9);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );

@@ -6,7 +6,7 @@ import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, REPO, tempDir } from '../helpers/sensor.js';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { createTestbed, isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 import { addDecoyRoutes, firewallState, leftovers, ncTcp, ncUdp, startService } from './tproxy-helpers.js';
 
 const HARNESS = join(REPO, 'dist/test/e2e/tproxy-harness.js');
@@ -80,8 +80,7 @@ test(
   'tproxy layer: original destinations over TCP and UDP, IPv4 and IPv6, decoys; local services untouched; rules removed on SIGTERM',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       // Real services started before tidewatch: a TCP echo-ish banner on 7777 and a UDP receiver on 7778.
       startService(bed, 7777, 'real-service\n');
@@ -179,9 +178,7 @@ test(
       const during = await firewallState(bed);
       assert.equal(leftovers(during).length, 3, 'table, rules and routes are installed while running');
       await stopClean(bed, proc);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -189,8 +186,7 @@ test(
   'tproxy layer: after SIGKILL the rules stay; the next start cleans them first and its stop removes all',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       const first = await startHarness(bed, ['--tproxy-port', '39999']);
       first.proc.kill('SIGKILL');
@@ -245,9 +241,7 @@ test(
       );
       assert.ok(inSet, 'the re-scan did not add the late service to tcp_excluded');
       await stopClean(bed, second.proc);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -255,8 +249,7 @@ test(
   'tproxy layer: on a forwarding host, routed traffic is not taken unless --tproxy-dst names it',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       const f = await bed.exec(bed.sensorNs, 'sysctl', ['-w', 'net.ipv4.ip_forward=1']);
       assert.equal(f.code, 0, f.stderr);
@@ -272,9 +265,7 @@ test(
       assert.equal(await ncTcp(bed, '198.18.1.5', 8080, 'decoy'), 'ok\n');
       assert.ok(named.recs.some((r) => r.dst === '198.18.1.5' && r.data === b64('decoy')));
       await stopClean(bed, named.proc);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -282,8 +273,7 @@ test(
   'tproxy layer: out of file descriptors it sheds, keeps running and accepts again',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const proc = bed.spawn(bed.sensorNs, 'prlimit', [
         '--nofile=256:256',
         process.execPath,
@@ -305,9 +295,7 @@ test(
       assert.equal(proc.exitCode, null, 'still running');
       assert.equal(await ncTcp(bed, bed.sensorIp, 9999, 'after'), 'ok\n');
       await stopClean(bed, proc);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -338,8 +326,7 @@ test(
   'tproxy layer: without CAP_NET_ADMIN the start stops with a line naming the fix, and changes nothing',
   { skip: !isRoot() && 'needs root' },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const proc = bed.spawn(bed.sensorNs, 'setpriv', [
         '--inh-caps=-net_admin,-net_raw',
         '--bounding-set=-net_admin,-net_raw',
@@ -353,8 +340,6 @@ test(
       assert.match(err(), /TW_ERR_LISTEN/);
       assert.match(err(), /transparent sockets need root or CAP_NET_ADMIN/);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
-import { createTestbed, isRoot } from '../helpers/testbed.js';
+import { isRoot, withTestbed } from '../helpers/testbed.js';
 import * as sc from './listener-scenarios.js';
 import { addDecoyRoutes, firewallState, leftovers, ncTcp, startService } from './tproxy-helpers.js';
 
@@ -26,8 +26,7 @@ test(
   'tproxy mode: local services, SSH and --http ports untouched; nothing left after SIGTERM',
   { skip },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       // A real service started before tidewatch.
       startService(bed, 7777, 'real-service\n');
@@ -72,9 +71,7 @@ test(
 
       assert.equal(await sensor.stop('SIGTERM'), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );
 
@@ -82,8 +79,7 @@ test(
   'tproxy mode: after SIGKILL, the next start cleans up first and its stop leaves nothing',
   { skip },
   async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       const dataDir = tempDir();
       const first = await startSensor(bed, [...ARGS, '--http', 'off'], { dataDir });
@@ -109,8 +105,6 @@ test(
       // SIGINT (Ctrl-C) cleans up like SIGTERM.
       assert.equal(await second.stop('SIGINT'), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
-    } finally {
-      await bed.destroy();
-    }
+    });
   },
 );

@@ -254,3 +254,13 @@ export async function createTestbed(): Promise<Testbed> {
     },
   };
 }
+
+/** Runs fn with a fresh test bed and destroys the bed afterwards, also when fn throws. */
+export async function withTestbed<T>(fn: (bed: Testbed) => Promise<T>): Promise<T> {
+  const bed = await createTestbed();
+  try {
+    return await fn(bed);
+  } finally {
+    await bed.destroy();
+  }
+}
