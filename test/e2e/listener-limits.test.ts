@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI, eventually, readJsonLines, tempDir } from '../helpers/sensor.js';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 
 const skip = isRoot() ? false : 'needs root (network namespaces)';
 const BASE = ['--http', 'off', '--store', 'off', '--geoip', 'off', '--tls', 'off', '--idle-timeout', '2s'];
@@ -62,8 +62,7 @@ function cpuSeconds(pid: number): number {
 
 describe('listener limits', { skip }, () => {
   test('fits the port set to a low open-file limit and says what it skipped', async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const s = await runLimited(bed, 300, ['--tcp-ports', '20000-20999', '--udp-ports', '']);
       const listening = await s.wait(/"msg":"listening on \d+ TCP/);
       const warn = await s.wait(/open-file limit too low: bound/);
@@ -80,14 +79,11 @@ describe('listener limits', { skip }, () => {
         ),
       );
       await s.stop();
-    } finally {
-      await bed.destroy();
-    }
+    });
   });
 
   test('skips and reports ports in use by another service', async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const other = bed.spawn(bed.sensorNs, 'nc', ['-l', '-k', '-p', '20005']);
       await eventually(async () => {
         const r = await bed.exec(bed.sensorNs, 'ss', ['-Hltn', 'sport = :20005']);
@@ -100,14 +96,11 @@ describe('listener limits', { skip }, () => {
       assert.equal(listening.tcp, '20000-20004,20006-20009');
       await s.stop();
       other.kill('SIGKILL');
-    } finally {
-      await bed.destroy();
-    }
+    });
   });
 
   test('out of descriptors at run time: sheds and counts; never exits nor spins; accepts again later', async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const s = await runLimited(bed, undefined, ['--tcp-ports', '20000', '--udp-ports', '']);
       const pid = s.proc.pid!;
       // Lower the limit under the running sensor: the listener notices at its next sweep and caps open
@@ -158,8 +151,6 @@ describe('listener limits', { skip }, () => {
       >;
       assert.ok(closed.shed! > 0, `shed ${closed.shed}`);
       assert.ok(closed.sessions! + closed.shed! >= 300, JSON.stringify(closed));
-    } finally {
-      await bed.destroy();
-    }
+    });
   });
 });

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { createTestbed, isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 import * as sc from './listener-scenarios.js';
 
 const skip = isRoot() ? false : 'needs root (network namespaces)';
@@ -104,8 +104,7 @@ describe('listener, ports mode', { skip }, () => {
 
 describe('listener, ports mode, 2,000 parallel connections with --max-sessions 500', { skip }, () => {
   test('sheds beyond the cap, counts it, and records every session below it', async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       const sensor = await startSensor(bed, [
         ...BASE,
         '--tcp-ports',
@@ -125,9 +124,7 @@ describe('listener, ports mode, 2,000 parallel connections with --max-sessions 5
           'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
         ),
       );
-    } finally {
-      await bed.destroy();
-    }
+    });
   });
 });
 
