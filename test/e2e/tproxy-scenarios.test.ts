@@ -3,7 +3,7 @@
 // every record must name the decoy address and port the client aimed at.
 import { after, before, describe, test } from 'node:test';
 import { startSensor } from '../helpers/sensor.js';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { createTestbed, isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 import * as sc from './listener-scenarios.js';
 import { addDecoyRoutes } from './tproxy-helpers.js';
 
@@ -63,8 +63,7 @@ describe('listener, tproxy mode', { skip }, () => {
 
 describe('listener, tproxy mode, 2,000 parallel connections with --max-sessions 500', { skip }, () => {
   test('sheds beyond the cap, counts it, and records every session below it', async () => {
-    const bed = await createTestbed();
-    try {
+    await withTestbed(async (bed) => {
       await addDecoyRoutes(bed);
       const sensor = await startSensor(bed, [...BASE, '--tls', 'off', '--max-sessions', '500']);
       const t: sc.ListenerTarget = {
@@ -77,8 +76,6 @@ describe('listener, tproxy mode, 2,000 parallel connections with --max-sessions 
         bufsize: 8192,
       };
       await sc.sheddingFlood(t);
-    } finally {
-      await bed.destroy();
-    }
+    });
   });
 });
