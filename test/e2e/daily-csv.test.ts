@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { isRoot, type Testbed, withTestbed } from '../helpers/testbed.js';
 import { startSensor, tempDir } from '../helpers/sensor.js';
 
 const HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
@@ -31,8 +31,7 @@ async function hping(bed: Testbed, args: string[]): Promise<void> {
 }
 
 test('capture mode: rows per source, exact counts, restart keeps the day', { skip }, async () => {
-  const bed = await createTestbed();
-  try {
+  await withTestbed(async (bed) => {
     const dataDir = tempDir();
     const args = ['--capture', bed.sensorIf, '--listen', 'off', ...QUIET];
     const t0 = Math.floor(Date.now() / 1000);
@@ -66,14 +65,11 @@ test('capture mode: rows per source, exact counts, restart keeps the day', { ski
     assert.equal(csv.rows.get(tcpKey)?.[2], 45, 'the restart continued the row');
     assert.equal(csv.rows.get(tcpKey)?.[0], f1, 'first_seen kept');
     assert.equal(csv.rows.get(udpKey)?.[2], 20);
-  } finally {
-    await bed.destroy();
-  }
+  });
 });
 
 test('listener-only sensor: rows from accepted connections', { skip }, async () => {
-  const bed = await createTestbed();
-  try {
+  await withTestbed(async (bed) => {
     const dataDir = tempDir();
     const sensor = await startSensor(
       bed,
@@ -90,7 +86,5 @@ test('listener-only sensor: rows from accepted connections', { skip }, async () 
     assert.equal(await sensor.stop(), 0);
     const csv = readCsv(dataDir);
     assert.equal(csv.rows.get(`TCP 20500 ${bed.sensorIp} ${bed.scannerIp}`)?.[2], 4);
-  } finally {
-    await bed.destroy();
-  }
+  });
 });
