@@ -17,6 +17,16 @@ describe('dashboard off loopback', { skip }, () => {
   });
   after(() => bed?.destroy());
 
+  /** Runs fn against a sensor started with args, and stops the sensor afterwards, also when fn throws. */
+  async function withSensor(args: string[], fn: (sensor: RunningSensor) => Promise<void>): Promise<void> {
+    const sensor = await startSensor(bed, args);
+    try {
+      await fn(sensor);
+    } finally {
+      await sensor.stop();
+    }
+  }
+
   /** curl from the scanner namespace: status code and body. */
   async function curl(url: string, args: string[] = []): Promise<{ status: number; body: string }> {
     const r = await bed.exec(bed.scannerNs, 'curl', ['-s', '-m', '5', '-w', '\n%{http_code}', ...args, url]);
@@ -25,9 +35,7 @@ describe('dashboard off loopback', { skip }, () => {
   }
 
   test('a generated token is logged once; 401 without it, 200 with it, login form sets a cookie', async () => {
-    let sensor: RunningSensor | undefined;
-    try {
-      sensor = await startSensor(bed, [...BASE_ARGS, '--http', `${bed.sensorIp}:8339`]);
+    await withSensor([...BASE_ARGS, '--http', `${bed.sensorIp}:8339`], async (sensor) => {
       const lines = sensor.logs.filter((l) => l.includes('dashboard token'));
       assert.equal(lines.length, 1, 'token logged once');
       const token = (JSON.parse(lines[0]!) as { token: string }).token;
@@ -62,80 +70,55 @@ describe('dashboard off loopback', { skip }, () => {
         `http://[${bed.sensorIp6}]:8339/`,
       ]);
       assert.notEqual(refused.code, 0);
-    } finally {
-      await sensor?.stop();
-    }
+    });
   });
 
   test('--http-token is used as given and never logged', async () => {
-    let sensor: RunningSensor | undefined;
-    try {
-      sensor = await startSensor(bed, [
-        ...BASE_ARGS,
-        '--http',
-        `[${bed.sensorIp6}]:8339`,
-        '--http-token',
-        'tok-given-123',
-      ]);
-      assert.ok(!sensor.logs.some((l) => l.includes('tok-given-123')), 'the token must not be logged');
-      const base = `http://[${bed.sensorIp6}]:8339`;
-      assert.equal((await curl(base + '/api/summary', ['-g'])).status, 401);
-      assert.equal(
-        (await curl(base + '/api/summary', ['-g', '-H', 'Authorization: Bearer tok-given-123'])).status,
-        200,
-      );
-    } finally {
-      await sensor?.stop();
-    }
+    await withSensor(
+      [...BASE_ARGS, '--http', `[${bed.sensorIp6}]:8339`, '--http-token', 'tok-given-123'],
+      async (sensor) => {
+        assert.ok(!sensor.logs.some((l) => l.includes('tok-given-123')), 'the token must not be logged');
+        const base = `http://[${bed.sensorIp6}]:8339`;
+        assert.equal((await curl(base + '/api/summary', ['-g'])).status, 401);
+        assert.equal(
+          (await curl(base + '/api/summary', ['-g', '-H', 'Authorization: Bearer tok-given-123'])).status,
+          200,
+        );
+      },
+    );
   });
 
   test('an explicit --http-token is required on loopback too', async () => {
-    let sensor: RunningSensor | undefined;
-    try {
-      sensor = await startSensor(bed, [
-        ...BASE_ARGS,
-        '--http',
-        '127.0.0.1:8339',
-        '--http-token',
-        'loopback-token-0123',
-      ]);
-      const get = (args: string[]) =>
-        bed.exec(bed.sensorNs, 'curl', [
-          '-s',
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code}',
-          ...args,
-          'http://127.0.0.1:8339/api/summary',
-        ]);
-      assert.equal((await get([])).stdout, '401');
-      assert.equal((await get(['-H', 'Authorization: Bearer loopback-token-0123'])).stdout, '200');
-    } finally {
-      await sensor?.stop();
-    }
+    await withSensor(
+      [...BASE_ARGS, '--http', '127.0.0.1:8339', '--http-token', 'loopback-token-0123'],
+      async () => {
+        const get = (args: string[]) =>
+          bed.exec(bed.sensorNs, 'curl', [
+            '-s',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            ...args,
+            'http://127.0.0.1:8339/api/summary',
+          ]);
+        assert.equal((await get([])).stdout, '401');
+        assert.equal((await get(['-H', 'Authorization: Bearer loopback-token-0123'])).stdout, '200');
+      },
+    );
   });
 
   test('--store off: the API answers 503 with a clear message, /metrics still 200', async () => {
-    let sensor: RunningSensor | undefined;
-    try {
-      sensor = await startSensor(bed, [
-        ...BASE_ARGS,
-        '--store',
-        'off',
-        '--http',
-        `${bed.sensorIp}:8339`,
-        '--http-token',
-        't',
-      ]);
-      const base = `http://${bed.sensorIp}:8339`;
-      const r = await curl(base + '/api/summary', ['-H', 'Authorization: Bearer t']);
-      assert.equal(r.status, 503);
-      assert.match(r.body, /--store off/);
-      assert.equal((await curl(base + '/metrics', ['-H', 'Authorization: Bearer t'])).status, 200);
-    } finally {
-      await sensor?.stop();
-    }
+    await withSensor(
+      [...BASE_ARGS, '--store', 'off', '--http', `${bed.sensorIp}:8339`, '--http-token', 't'],
+      async () => {
+        const base = `http://${bed.sensorIp}:8339`;
+        const r = await curl(base + '/api/summary', ['-H', 'Authorization: Bearer t']);
+        assert.equal(r.status, 503);
+        assert.match(r.body, /--store off/);
+        assert.equal((await curl(base + '/metrics', ['-H', 'Authorization: Bearer t'])).status, 200);
+      },
+    );
   });
 
   test('a taken --http port stops the start with a clear message', async () => {
@@ -152,14 +135,10 @@ describe('dashboard off loopback', { skip }, () => {
   });
 
   test('--http off: nothing listens', async () => {
-    let sensor: RunningSensor | undefined;
-    try {
-      sensor = await startSensor(bed, [...BASE_ARGS, '--http', 'off']);
+    await withSensor([...BASE_ARGS, '--http', 'off'], async (sensor) => {
       const r = await bed.exec(bed.sensorNs, 'curl', ['-s', '-m', '3', 'http://127.0.0.1:8339/']);
       assert.notEqual(r.code, 0);
       assert.ok(!sensor.logs.some((l) => l.includes('dashboard on')));
-    } finally {
-      await sensor?.stop();
-    }
+    });
   });
 });
