@@ -2,7 +2,8 @@
 // spread over a span of days, ports skewed like real scanning (a few hot ports, a long tail of random ones),
 // sources from a pool with a heavy head, payloads from a small pool of common requests plus some unique ones.
 import type { SessionEvent } from '../../src/core/events.js';
-import type { Attempt } from '../../src/store/sqlite/writer.js';
+import { openDb } from '../../src/store/sqlite/db.js';
+import { type Attempt, StoreWriter } from '../../src/store/sqlite/writer.js';
 
 let seed = 0x9e3779b9;
 export const rnd = (): number => {
@@ -75,4 +76,51 @@ export function sessionAt(
     },
     a: { time: t, proto: udp ? 'udp' : 'tcp', src, dst: '198.18.0.1', dport, isNew: true },
   };
+}
+
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export interface FillOptions {
+  /** Sessions the store should hold (those already there are kept, the rest added). */
+  sessions: number;
+  /** Start of the span (ms) and its length: sessions spread over it by sessionAt. */
+  from: number;
+  span: number;
+  /** Writer batch (maxPending). */
+  batch: number;
+  geo?: typeof geoOf;
+  /** Log progress every million sessions. */
+  progress?: boolean;
+}
+
+/** Fills (or tops up) a store in dir through the real writer: one session and one attempt per index. */
+export function fillStore(dir: string, o: FillOptions): void {
+  const { db } = openDb(dir);
+  const have = (db.prepare('SELECT count(*) n FROM sessions').get() as { n: number }).n;
+  const n = o.sessions;
+  if (have >= n) {
+    console.log(`store in ${dir} already holds ${fmt(have)} sessions`);
+    db.close();
+    return;
+  }
+  const w = new StoreWriter(db, {
+    maxPayloadBytes: 8192,
+    maxPending: o.batch,
+    ...(o.geo ? { geo: o.geo } : {}),
+  });
+  const t = performance.now();
+  for (let i = have; i < n; i++) {
+    const { s, a } = sessionAt(i, n, o.from, o.span);
+    w.addAttempt(a);
+    w.addSession(s);
+    if (o.progress && i % 1_000_000 === 999_999)
+      console.log(`  ${fmt(i + 1)} sessions, ${fmt((i + 1 - have) / ((performance.now() - t) / 1000))}/s`);
+  }
+  w.flush();
+  const secs = (performance.now() - t) / 1000;
+  console.log(
+    `filled ${fmt(n - have)} sessions (+ one attempt each) over ${(o.span / 86_400_000).toFixed(0)} days in ${secs.toFixed(0)} s: ${fmt((n - have) / secs)} sessions/s`,
+  );
+  db.pragma('optimize');
+  db.close();
 }

@@ -14,7 +14,7 @@ import { Retention } from '../../src/store/retention.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { SqliteQueryStore } from '../../src/store/sqlite/queries.js';
 import { StoreWriter } from '../../src/store/sqlite/writer.js';
-import { geoOf, sessionAt } from './gen.js';
+import { fillStore, fmt, geoOf, sessionAt } from './gen.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -35,7 +35,6 @@ const FROM = NOW - DAYS * DAY;
 const BATCH = MAX_PENDING;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function rates(): void {
   const dir = mkdtempSync(join(tmpdir(), 'tw-bench-rate-'));
@@ -85,32 +84,6 @@ function rates(): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function fill(dir: string): void {
-  const { db } = openDb(dir);
-  const have = (db.prepare('SELECT count(*) n FROM sessions').get() as { n: number }).n;
-  if (have >= N) {
-    console.log(`store in ${dir} already holds ${fmt(have)} sessions`);
-    db.close();
-    return;
-  }
-  const w = new StoreWriter(db, { maxPayloadBytes: 8192, maxPending: BATCH, geo: geoOf });
-  const t = performance.now();
-  for (let i = have; i < N; i++) {
-    const { s, a } = sessionAt(i, N, FROM, DAYS * DAY);
-    w.addAttempt(a);
-    w.addSession(s);
-    if (i % 1_000_000 === 999_999)
-      console.log(`  ${fmt(i + 1)} sessions, ${fmt((i + 1 - have) / ((performance.now() - t) / 1000))}/s`);
-  }
-  w.flush();
-  const s = (performance.now() - t) / 1000;
-  console.log(
-    `filled ${fmt(N - have)} sessions (+ one attempt each) over ${DAYS} days in ${s.toFixed(0)} s: ${fmt((N - have) / s)} sessions/s`,
-  );
-  db.pragma('optimize');
-  db.close();
 }
 
 async function queries(dir: string): Promise<void> {
@@ -177,7 +150,7 @@ async function queries(dir: string): Promise<void> {
 if (!argv['skip-rates']) rates();
 const dir = argv.db ?? mkdtempSync(join(tmpdir(), 'tw-bench-store-'));
 try {
-  fill(dir);
+  fillStore(dir, { sessions: N, from: FROM, span: DAYS * DAY, batch: BATCH, geo: geoOf, progress: true });
   await queries(dir);
 } finally {
   if (!argv.db && existsSync(dir)) rmSync(dir, { recursive: true, force: true });

@@ -14,9 +14,8 @@ import { createLogger } from '../../src/core/log.js';
 import { Stats } from '../../src/core/stats.js';
 import { openDb } from '../../src/store/sqlite/db.js';
 import { SqliteQueryStore } from '../../src/store/sqlite/queries.js';
-import { StoreWriter } from '../../src/store/sqlite/writer.js';
 import { createWebServer } from '../../src/web/server.js';
-import { sessionAt } from '../store/gen.js';
+import { fillStore, fmt } from '../store/gen.js';
 import { CHROMIUM_FLAGS as FLAGS } from '../../test/helpers/chromium.js';
 
 const { values: argv } = parseArgs({
@@ -33,37 +32,14 @@ const RUNS = Number(argv.runs);
 const DAY = 86_400_000;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const stat = (xs: number[]): string =>
   `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, ${xs.length} runs)`;
-
-function fill(dir: string, now: number): void {
-  const { db } = openDb(dir);
-  const have = (db.prepare('SELECT count(*) n FROM sessions').get() as { n: number }).n;
-  if (have >= N) {
-    console.log(`store in ${dir} already holds ${fmt(have)} sessions`);
-    db.close();
-    return;
-  }
-  const w = new StoreWriter(db, { maxPayloadBytes: 8192, maxPending: 5000 });
-  const t = performance.now();
-  for (let i = have; i < N; i++) {
-    const { s, a } = sessionAt(i, N, now - DAYS * DAY, DAYS * DAY);
-    w.addAttempt(a);
-    w.addSession(s);
-  }
-  w.flush();
-  console.log(
-    `filled ${fmt(N - have)} sessions over ${DAYS} days in ${((performance.now() - t) / 1000).toFixed(0)} s`,
-  );
-  db.pragma('optimize');
-  db.close();
-}
 
 async function main(): Promise<void> {
   const dir = argv.db ?? mkdtempSync(join(tmpdir(), 'tw-bench-web-'));
   // The data ends now: the overview shows the last 24 hours.
-  fill(dir, Date.now());
+  const now = Date.now();
+  fillStore(dir, { sessions: N, from: now - DAYS * DAY, span: DAYS * DAY, batch: 5000 });
   const { db } = openDb(dir);
   const q = new SqliteQueryStore(db);
   const web = createWebServer({
