@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AddressSet, formatV6, isPrivateAddress, parseAddress } from './addresses.js';
+import { parseAddress } from '../core/ip.js';
+import { AddressSet, formatV6, isPrivateAddress } from './addresses.js';
 
 test('IPv6 text round-trips in RFC 5952 form', () => {
   for (const [input, want] of [

@@ -1,7 +1,7 @@
 // Address classification and matching on raw packet bytes, for --exclude-private, --only-dst and the
 // host's own addresses. Everything compares numbers, never strings: Tsusen's substring test ignored
 // 27.0.0.1 because "27.0.0.1" is inside "127.0.0.1", and raw_sock_port_mon's 172.16/12 mask never matched.
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseAddress } from '../core/ip.js';
 
 const v4At = (b: Uint8Array, o: number): number =>
   b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
@@ -27,31 +27,6 @@ export function isPrivateV6(b: Uint8Array, o: number): boolean {
   if (b[o + 10] !== 0 || b[o + 11] !== 0) return false;
   for (let i = 12; i < 15; i++) if (b[o + i] !== 0) return false;
   return b[o + 15]! <= 1; // :: and ::1
-}
-
-/** Parses an IPv4 or IPv6 literal into its bytes (4 or 16); null when it is not an address. */
-export function parseAddress(s: string): Uint8Array | null {
-  const t = s.trim();
-  if (isIPv4(t)) return Uint8Array.from(t.split('.').map(Number));
-  if (!isIPv6(t)) return null;
-  let text = t.replace(/%.*$/, '');
-  const out = new Uint8Array(16);
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const v4 = dotted[1]!.split('.').map(Number);
-    const hex = (v4[0]! * 256 + v4[1]!).toString(16) + ':' + (v4[2]! * 256 + v4[3]!).toString(16);
-    text = text.slice(0, dotted.index) + hex;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const tl = tail ? tail.split(':') : [];
-  const groups = [...h, ...new Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
 }
 
 /** A set of exact addresses, matched against packet bytes without allocating. */

@@ -144,3 +144,8 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   if (port < 1 || port > 65535) return undefined;
   return { host: (m[1] ?? m[2])!, port };
 }
+
+/** The port of --http ("127.0.0.1:8339", "[::1]:9000"), or undefined for "off" or no valid port. */
+export function httpPort(http: string): number | undefined {
+  return parseHostPort(http)?.port;
+}

@@ -1,6 +1,7 @@
 // Address parsing for look-ups: IPv4 as an unsigned 32-bit number, IPv6 as two unsigned 64-bit halves.
-// node:net validates; the conversion is by hand because node has no address-to-integer helper.
+// node:net validates; core/ip.ts turns the text into bytes.
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseAddress } from '../core/ip.js';
 
 export type ParsedIp = { v: 4; n: number } | { v: 6; hi: bigint; lo: bigint };
 
@@ -12,30 +13,11 @@ export function ipv4ToNum(ip: string): number {
 export const numToIpv4 = (n: number): string =>
   `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
-/** Sixteen bytes of an IPv6 address (embedded IPv4 tail and :: handled). */
-function ipv6Groups(ip: string): number[] {
-  let s = ip;
-  const pct = s.indexOf('%');
-  if (pct >= 0) s = s.slice(0, pct);
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    // Embedded IPv4 tail (::ffff:1.2.3.4): rewritten as its two hex groups.
-    const n = ipv4ToNum(s.slice(lastColon + 1));
-    s = `${s.slice(0, lastColon + 1)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, rest] = s.split('::') as [string, string | undefined];
-  const parse = (part: string): number[] => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
-  if (rest === undefined) return parse(head);
-  const a = parse(head);
-  const b = parse(rest);
-  return [...a, ...new Array<number>(Math.max(0, 8 - a.length - b.length)).fill(0), ...b];
-}
-
 export function parseIp(ip: string): ParsedIp | undefined {
   if (isIPv4(ip)) return { v: 4, n: ipv4ToNum(ip) };
   if (!isIPv6(ip)) return undefined;
-  const g = ipv6Groups(ip);
-  if (g.length !== 8) return undefined;
+  const b = parseAddress(ip)!;
+  const g = Array.from({ length: 8 }, (_, i) => (b[2 * i]! << 8) | b[2 * i + 1]!);
   // An IPv4-mapped address (::ffff:a.b.c.d) is looked up as the IPv4 address it carries.
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
     return { v: 4, n: ((g[6]! << 16) | g[7]!) >>> 0 };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { httpPort } from '../config/load.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,6 @@ import {
   forwardingFamilies,
   parseCidr,
   portElements,
-  portOf,
   renderRuleset,
   type PlanInput,
 } from './tproxy.js';
@@ -68,9 +68,9 @@ test('port sets are merged into ranges', () => {
 });
 
 test('the --http port is read from ADDR:PORT', () => {
-  assert.equal(portOf('127.0.0.1:8339'), 8339);
-  assert.equal(portOf('[::1]:9000'), 9000);
-  assert.equal(portOf('off'), undefined);
+  assert.equal(httpPort('127.0.0.1:8339'), 8339);
+  assert.equal(httpPort('[::1]:9000'), 9000);
+  assert.equal(httpPort('off'), undefined);
 });
 
 test('excluded ports: ssh, --exclude-ports, --http (TCP), local listeners per protocol', () => {

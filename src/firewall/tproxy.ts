@@ -8,8 +8,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { httpPort } from '../config/load.js';
 import { portRanges } from '../config/units.js';
 import { ConfigError, TidewatchError } from '../core/errors.js';
+import { parseAddress } from '../core/ip.js';
 
 export const TABLE = 'tidewatch_tproxy';
 /** fwmark set on diverted packets ("tw"). */
@@ -57,15 +59,6 @@ function checkPort(p: number, what: string): number {
   return p;
 }
 
-/** The port of an ADDR:PORT / [v6]:PORT string, or undefined for 'off' / no port. */
-export function portOf(addr: string): number | undefined {
-  if (addr === 'off' || addr === '') return undefined;
-  const m = /:(\d{1,5})$/.exec(addr);
-  if (!m) return undefined;
-  const p = Number(m[1]);
-  return p >= 1 && p <= 65535 ? p : undefined;
-}
-
 /** Validates a CIDR (or a bare address) and returns its canonical network form, with the family. */
 export function parseCidr(text: string): { family: Family; cidr: string } {
   const [addr = '', len, extra] = text.trim().split('/');
@@ -78,36 +71,12 @@ export function parseCidr(text: string): { family: Family; cidr: string } {
   const bits = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : -1;
   if (bits < 0 || bits > max)
     throw new ConfigError(`--tproxy-dst: prefix length in ${JSON.stringify(text)} must be 0-${max}`);
-  const bytes = family === 4 ? v4Bytes(addr) : v6Bytes(addr);
+  const bytes = Array.from(parseAddress(addr)!); // validated above
   for (let i = 0; i < bytes.length; i++) {
     const keep = Math.max(0, Math.min(8, bits - i * 8));
     bytes[i]! &= (0xff << (8 - keep)) & 0xff;
   }
   return { family, cidr: `${family === 4 ? bytes.join('.') : v6Text(bytes)}/${bits}` };
-}
-
-function v4Bytes(a: string): number[] {
-  return a.split('.').map(Number);
-}
-
-// node:net validates IPv6 text but has no parser to bytes; this expands the already-validated form.
-function v6Bytes(a: string): number[] {
-  let text = a;
-  const tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    tail.push(...v4Bytes(text.slice(lastColon + 1)));
-    text = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const [head = '', rest] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r].map((g) =>
-    parseInt(g, 16),
-  );
-  const bytes = groups.flatMap((g) => [g >> 8, g & 0xff]);
-  if (tail.length) bytes.splice(12, 4, ...tail);
-  return bytes;
 }
 
 function v6Text(bytes: number[]): string {
@@ -168,7 +137,7 @@ export function buildPlan(
     checkPort(cfg.sshPort, '--ssh-port'),
     ...cfg.excludePorts.map((p) => checkPort(p, '--exclude-ports')),
   ];
-  const http = portOf(cfg.http);
+  const http = httpPort(cfg.http);
   const tcp = [...common, ...local.tcp.map((p) => checkPort(p, 'local listener'))];
   if (http !== undefined) tcp.push(http);
   const udp = [...common, ...local.udp.map((p) => checkPort(p, 'local listener'))];

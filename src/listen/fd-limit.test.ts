@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fdsInUse, parseLimits, readFdLimit } from './fd-limit.js';
-import { httpPort, localAddresses } from './ports.js';
+import { httpPort } from '../config/load.js';
+import { localAddresses } from './ports.js';
 
 test('parses the open-files line of /proc/<pid>/limits', () => {
   const text =

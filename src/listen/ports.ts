@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
+import { httpPort } from '../config/load.js';
 import { formatPorts } from '../config/units.js';
 import { fdsInUse, raiseFdLimit } from './fd-limit.js';
 import type { Sessions } from './sessions.js';
@@ -27,13 +28,6 @@ interface Skipped {
 }
 
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'ERR';
-
-/** The HTTP server's port (kept out of the TCP set so the dashboard can bind it). */
-export function httpPort(http: string): number | undefined {
-  if (http === 'off' || !http) return undefined;
-  const p = Number(http.slice(http.lastIndexOf(':') + 1));
-  return Number.isInteger(p) && p > 0 && p < 65536 ? p : undefined;
-}
 
 /** Local unicast addresses of every interface, link-local IPv6 with its zone (fe80::1%eth0). */
 export function localAddresses(family?: 4 | 6): string[] {

@@ -7,6 +7,7 @@ import { TidewatchError } from '../core/errors.js';
 import { RateLimitedLog } from '../core/log.js';
 import { closeFd, setBacklog, transparentTcpListen, type Family } from './transparent-addon.js';
 import type { OrigDst } from './types.js';
+import { plainAddress } from './tcp-session.js';
 
 /**
  * Listen backlog of the one TCP socket that takes every port (capped by net.core.somaxconn, 4096 by
@@ -18,12 +19,6 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0', 6: '::' };
-
-/** Node reports a v4 peer of a dual-stack socket as ::ffff:a.b.c.d; records carry the plain address. */
-export function plainAddress(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
 
 export interface TransparentTcp {
   /** Stops accepting (open connections are the session handler's). Idempotent. */

@@ -27,8 +27,6 @@ import {
 import { startTransparentTcp, type TransparentTcp } from './transparent-tcp.js';
 import type { SessionHandler } from './types.js';
 
-export { plainAddress } from './transparent-tcp.js';
-
 const ANY: Record<Family, string> = { 4: '0.0.0.0', 6: '::' };
 /** Memory of one UDP receiver's batch buffer (datagrams of --bufsize bytes per JS call). */
 const BATCH_BYTES = 4 << 20;
