@@ -119,11 +119,6 @@ export interface DailyRow {
   count: number;
 }
 
-/** A daily per-source row, as Tsusen's CSV. */
-export interface SourceEvent extends EventBase, DailyRow {
-  type: 'source';
-}
-
 export interface ScanEvent extends EventBase {
   type: 'scan';
   /** Stable id of the episode: updates of one episode share it. */
@@ -163,7 +158,7 @@ export interface BlockEvent extends EventBase {
   reason: string;
 }
 
-export type SensorEvent = SessionEvent | PacketsEvent | SourceEvent | ScanEvent | SpikeEvent | BlockEvent;
+export type SensorEvent = SessionEvent | PacketsEvent | ScanEvent | SpikeEvent | BlockEvent;
 export type AnyEvent = SensorEvent | ProbeEvent;
 export type EventType = AnyEvent['type'];
 
