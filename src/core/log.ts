@@ -16,10 +16,14 @@ export class RateLimitedLog {
     private readonly log: Logger,
     private readonly intervalMs = 60_000,
   ) {}
-  error(key: string, obj: object, msg: string): void {
+  /** True at most once per interval per key (and then counts as logged): for lines built only when due. */
+  allow(key: string): boolean {
     const now = Date.now();
-    if (now - (this.last.get(key) ?? -Infinity) < this.intervalMs) return;
+    if (now - (this.last.get(key) ?? -Infinity) < this.intervalMs) return false;
     this.last.set(key, now);
-    this.log.error(obj, msg);
+    return true;
+  }
+  error(key: string, obj: object, msg: string): void {
+    if (this.allow(key)) this.log.error(obj, msg);
   }
 }

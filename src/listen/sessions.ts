@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason, SessionEvent } from '../core/events.js';
+import { RateLimitedLog } from '../core/log.js';
 import { readFdLimit } from './fd-limit.js';
 import { TcpSession, iso, plainAddress, type SessionOwner } from './tcp-session.js';
 import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
@@ -25,7 +26,7 @@ export class Sessions implements SessionHandler, SessionOwner {
   private readonly sweeper: NodeJS.Timeout;
   private capacity: number;
   private closed = false;
-  private lastShedLog = -Infinity;
+  private readonly shedLog: RateLimitedLog;
   private fdBase = 0;
   private fdReserve = 0;
   private fdLimit = 0;
@@ -35,6 +36,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     private readonly opts: SessionsOptions = {},
   ) {
     this.bufsize = ctx.cfg.bufsize;
+    this.shedLog = new RateLimitedLog(ctx.log);
     this.secureContext = opts.secureContext;
     this.capacity = ctx.cfg.maxSessions;
     // One sweep for all sessions instead of two timers per socket: keeps idle connections cheap.
@@ -103,9 +105,7 @@ export class Sessions implements SessionHandler, SessionOwner {
       });
     if (this.open.size >= this.capacity) {
       this.ctx.stats.inc('listener_shed_total');
-      const now = Date.now();
-      if (now - this.lastShedLog >= 60_000) {
-        this.lastShedLog = now;
+      if (this.shedLog.allow('shed'))
         this.ctx.log.warn(
           {
             open: this.open.size,
@@ -114,7 +114,6 @@ export class Sessions implements SessionHandler, SessionOwner {
           },
           'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
         );
-      }
       socket.on('error', noop); // an RST racing ours must not crash the process
       return reset(socket);
     }
