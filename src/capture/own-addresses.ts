@@ -2,15 +2,7 @@
 // captures incoming packets only (pcap_setdirection); this covers what the direction cannot: loopback
 // and `any` (where a packet the host sends to itself shows up as incoming on lo), and bridges/tunnels
 // that re-inject our packets. Refreshed by polling because Node has no address-change event.
-import { networkInterfaces } from 'node:os';
-
-/** Every unicast address of every interface (all of them: traffic from any of them is ours). */
-export function hostAddresses(): string[] {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) out.add(a.address.replace(/%.*$/, '').toLowerCase());
-  return [...out].sort();
-}
+import { hostAddresses } from '../core/ip.js';
 
 /** Calls onChange now and whenever the set of host addresses changes. */
 export function watchOwnAddresses(onChange: (addrs: string[]) => void, intervalMs = 5000): () => void {

@@ -1,6 +1,8 @@
-// Address text to bytes, shared by capture (address sets), the TPROXY rules (CIDR canonical form) and
-// enrichment (range look-ups). node:net validates addresses but has no parser to bytes, hence by hand.
+// Addresses shared by several components: text to bytes (capture's address sets, the TPROXY rules' CIDR
+// form, enrichment's range look-ups; node:net validates but has no parser to bytes, hence by hand) and
+// the host's own addresses (capture's own-traffic filter, the firewall's never-block list).
 import { isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 /** Parses an IPv4 or IPv6 literal into its bytes (4 or 16); null when it is not an address. */
 export function parseAddress(s: string): Uint8Array | null {
@@ -25,4 +27,12 @@ export function parseAddress(s: string): Uint8Array | null {
     out[i * 2 + 1] = v & 0xff;
   });
   return out;
+}
+
+/** Every unicast address of every interface (all of them: traffic from any of them is ours). */
+export function hostAddresses(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) out.add(a.address.replace(/%.*$/, '').toLowerCase());
+  return [...out].sort();
 }

@@ -3,8 +3,8 @@
 // operator's SSH peer would lock the operator out (scanlogd's man page warns of exactly this).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { TidewatchError } from '../core/errors.js';
+import { hostAddresses } from '../core/ip.js';
 
 /** A source address in canonical form: IPv4 dotted quad or lower-case compressed IPv6. */
 export interface Addr {
@@ -111,15 +111,9 @@ export function gatewaysFromProc(
   return [...out];
 }
 
-/** Every address configured on this host (all interfaces, both families). */
+/** Every address configured on this host (all interfaces, both families), canonical as the sets hold them. */
 export function ownAddresses(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) {
-      const c = canonicalAddr(a.address);
-      if (c) out.push(c.ip);
-    }
-  return out;
+  return hostAddresses().flatMap((a) => canonicalAddr(a)?.ip ?? []);
 }
 
 export interface TcpEntry {
