@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { TidewatchError } from '../core/errors.js';
 import { hostAddresses } from '../core/ip.js';
+import { parseProcNet } from '../core/procnet.js';
 
 /** A source address in canonical form: IPv4 dotted quad or lower-case compressed IPv6. */
 export interface Addr {
@@ -128,31 +129,19 @@ export interface TcpEntry {
 const TCP_ESTABLISHED = 0x01;
 const TCP_LISTEN = 0x0a;
 
-/** Parses /proc/net/tcp or /proc/net/tcp6 text. */
+/** Parses /proc/net/tcp or /proc/net/tcp6 text, addresses decoded and canonical. */
 export function parseProcTcp(text: string, family: 4 | 6): TcpEntry[] {
-  const out: TcpEntry[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const [la, lp] = f[1]!.split(':');
-    const [ra, rp] = f[2]!.split(':');
-    if (!la || !lp || !ra || !rp) continue;
-    const dec = family === 4 ? hex4 : hex6Words;
-    let local = dec(la);
-    let remote = dec(ra);
-    // v4-mapped sockets on a dual-stack listener show up in tcp6.
-    local = canonicalAddr(local)?.ip ?? local;
-    remote = canonicalAddr(remote)?.ip ?? remote;
-    out.push({
-      local,
-      lport: parseInt(lp, 16),
-      remote,
-      rport: parseInt(rp, 16),
-      state: parseInt(f[3]!, 16),
-      inode: Number(f[9]),
-    });
-  }
-  return out;
+  const dec = family === 4 ? hex4 : hex6Words;
+  // v4-mapped sockets on a dual-stack listener show up in tcp6: canonicalAddr makes them IPv4.
+  const addr = (hex: string) => canonicalAddr(dec(hex))?.ip ?? dec(hex);
+  return parseProcNet(text).map((e) => ({
+    local: addr(e.localHex),
+    lport: e.lport,
+    remote: addr(e.remoteHex),
+    rport: e.rport,
+    state: e.state,
+    inode: e.inode,
+  }));
 }
 
 /** Socket inodes this process holds open: tidewatch's own listeners and sessions. */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
-import { localListeners, localListenersAsync, parseProcNet } from './local-listeners.js';
+import { localListeners, localListenersAsync, portsInStates } from './local-listeners.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
@@ -16,9 +16,9 @@ const TCP6 = `  sl  local_address                         remote_address        
 `;
 
 test('parses LISTEN entries of /proc/net/tcp and tcp6 and ignores connections', () => {
-  assert.deepEqual(parseProcNet(TCP, new Set([0x0a])), [22, 8339]);
-  assert.deepEqual(parseProcNet(TCP6, new Set([0x0a])), [443]);
-  assert.deepEqual(parseProcNet('garbage\nnot a line\n 1: zz:zz 0 0A\n', new Set([0x0a])), []);
+  assert.deepEqual(portsInStates(TCP, new Set([0x0a])), [22, 8339]);
+  assert.deepEqual(portsInStates(TCP6, new Set([0x0a])), [443]);
+  assert.deepEqual(portsInStates('garbage\nnot a line\n 1: zz:zz 0 0A\n', new Set([0x0a])), []);
 });
 
 test('sees a real TCP listener and an unconnected UDP socket of this process', async () => {
