@@ -1,7 +1,7 @@
 // Transparent (TPROXY) sockets for tproxy mode. Thin on purpose: TypeScript validates every argument
 // (src/listen/transparent-addon.ts); this file only does what Node's net and dgram cannot:
-//  - tcpListen: a listening TCP socket with IP_TRANSPARENT / IPV6_TRANSPARENT; JS takes the fd with
-//    net.Server.listen({fd}) and reads the original destination from socket.localAddress/localPort.
+//  - tcpListen: a listening TCP socket with IP_TRANSPARENT / IPV6_TRANSPARENT; the session engine
+//    (tcp-engine.cc) accepts on it and reads the original destination from the accepted socket's name.
 //  - udpSocket: a UDP socket with IP_TRANSPARENT and IP(V6)_RECVORIGDSTADDR, so each datagram carries the
 //    address the client aimed at (dgram's rinfo only has the source).
 //  - UdpReceiver: polls a UDP fd with uv_poll on the loop thread and drains it with recvmmsg straight into
@@ -157,15 +157,6 @@ Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
   // without it fall back to the capped size (not fatal).
   if (rcvbuf > 0 && !SetInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)) SetInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf);
   return Napi::Number::New(env, fd);
-}
-
-// setBacklog(fd, backlog): listen() again on a listening socket only changes its backlog. Needed because
-// net.Server.listen({fd}) calls listen(fd, 511) and ignores a backlog given with an fd.
-Napi::Value SetBacklog(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int backlog = info[1].As<Napi::Number>().Int32Value();
-  if (listen(fd, backlog) != 0) return ThrowErrno(info.Env(), "listen", errno);
-  return info.Env().Undefined();
 }
 
 // closeFd(fd): for fds that were never handed to Node (error paths, UDP fds after the receiver stopped).
@@ -355,7 +346,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpListen", Napi::Function::New(env, TcpListen));
   exports.Set("udpSocket", Napi::Function::New(env, UdpSocket));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
-  exports.Set("setBacklog", Napi::Function::New(env, SetBacklog));
   exports.Set("UdpReceiver", UdpReceiver::Define(env));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
   return exports;

@@ -1,7 +1,7 @@
 // Loads the tidewatch_pcap addon and gives it types. The addon is thin (DESIGN §6.8): every argument is
 // validated here, the C++ side trusts it. Records in a batch buffer are documented in docs/capture.md.
-import { createRequire } from 'node:module';
 import { TidewatchError } from '../core/errors.js';
+import { loadAddon } from '../core/addon.js';
 
 export interface PcapStats {
   recv: number;
@@ -37,30 +37,9 @@ interface NativeModule {
   };
 }
 
-let cached: NativeModule | undefined;
-
 /** The addon, loaded once from build/Release (npm install / node-gyp rebuild builds it). */
 export function loadPcapAddon(): NativeModule {
-  if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const candidates = [
-    new URL('../../../build/Release/tidewatch_pcap.node', import.meta.url),
-    new URL('../../build/Release/tidewatch_pcap.node', import.meta.url),
-  ];
-  let lastErr: unknown;
-  for (const url of candidates) {
-    try {
-      cached = require(url.pathname) as NativeModule;
-      return cached;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  throw new TidewatchError(
-    'TW_ERR_ADDON',
-    'the libpcap addon is not built: run `npx node-gyp rebuild` (needs libpcap-dev)',
-    { cause: lastErr },
-  );
+  return loadAddon<NativeModule>('tidewatch_pcap', 'libpcap', 'needs libpcap-dev');
 }
 
 // Bounds chosen for a sensor: headers of every layer we decode plus a little payload; a ring big enough

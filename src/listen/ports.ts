@@ -4,7 +4,7 @@
 // address a datagram was sent to and every record must carry its real destination.
 // The set is fitted to the open-file limit; ports in use or not permitted are skipped and reported.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIPv6, type Server } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
@@ -13,12 +13,12 @@ import { httpPort } from '../config/load.js';
 import { formatPorts } from '../config/units.js';
 import { fdsInUse, raiseFdLimit } from './fd-limit.js';
 import type { Sessions } from './sessions.js';
+import { tcpListen } from './tcp-engine.js';
 
 /** File descriptors kept free for log files, the store, the web server and outgoing exports (up to 128). */
 const fdReserve = (soft: number) => Math.min(128, Math.floor(soft / 8));
-/** Accept pauses after EMFILE grow from 100 ms to 5 s. */
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5000;
+/** Listen backlog of each TCP port (capped by net.core.somaxconn). */
+const BACKLOG = 1024;
 
 interface Skipped {
   inUse: number[];
@@ -52,7 +52,7 @@ function udpHosts(bind: readonly string[]): string[] {
 }
 
 export async function startPorts(ctx: SensorContext, sessions: Sessions): Promise<Component> {
-  const { cfg, log, stats } = ctx;
+  const { cfg, log } = ctx;
   const rlog = new RateLimitedLog(log);
   const excluded = new Set(cfg.excludePorts);
   const hp = httpPort(cfg.http);
@@ -76,9 +76,8 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
 
   const tcpSkip: Skipped = { inUse: [], denied: [], other: [], limit: tcpPorts.slice(tcpFit) };
   const udpSkip: Skipped = { inUse: [], denied: [], other: [], limit: udpPorts.slice(udpFit) };
-  const servers = new Map<string, Server>();
+  const servers: { close(): void }[] = [];
   const udp: UdpSocket[] = [];
-  let closed = false;
 
   const noteSkip = (skip: Skipped, port: number, err: unknown) => {
     const code = errCode(err);
@@ -95,56 +94,11 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
   };
 
   // ── TCP ─────────────────────────────────────────────────────────────────────────────────────────
-  const backoff = new Map<string, { delay: number; lastFail: number }>();
-  const listenTcp = (host: string, port: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const key = `${host}|${port}`;
-      const srv = createServer((s) => sessions.acceptTcp(s, { dst: s.localAddress ?? host, dport: port }));
-      const onListenError = (err: Error) => reject(err);
-      srv.once('error', onListenError);
-      srv.listen({ host, port, ipv6Only: false, backlog: 1024 }, () => {
-        srv.removeListener('error', onListenError);
-        srv.on('error', (err) => onServerError(key, host, port, srv, err));
-        servers.set(key, srv);
-        resolve();
-      });
-    });
-
-  // EMFILE/ENFILE at accept. Sessions are capped below the open-file limit (fitFds), so this is the last
-  // line: libuv first sheds pending connections with its reserve descriptor without telling us; when even
-  // that fails it reports the error here, and would otherwise wake up for the same connection again and
-  // again. Stop accepting on this port for a while (closing the listener sheds its backlog) and listen
-  // again, with a growing delay.
-  const onServerError = (key: string, host: string, port: number, srv: Server, err: Error) => {
-    const code = errCode(err);
-    if (code !== 'EMFILE' && code !== 'ENFILE') {
-      rlog.error(`accept:${code}`, { port, code }, 'accept failed');
-      return;
-    }
-    stats.inc('listener_emfile_total');
-    if (servers.get(key) !== srv) return; // already paused
-    servers.delete(key);
-    srv.close();
-    const now = Date.now();
-    const b = backoff.get(key) ?? { delay: BACKOFF_MIN_MS, lastFail: 0 };
-    b.delay = now - b.lastFail < 10_000 ? Math.min(b.delay * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
-    b.lastFail = now;
-    backoff.set(key, b);
-    rlog.error(
-      'emfile',
-      { code, port, pauseMs: b.delay, open: sessions.size },
-      'out of file descriptors: accepting paused and new connections shed (counted in listener_emfile_total); ' +
-        'lower --max-sessions or raise the open-file limit',
-    );
-    const retry = () => {
-      if (closed) return;
-      listenTcp(host, port).catch((e: unknown) => {
-        stats.inc('listener_emfile_total');
-        if (errCode(e) === 'EMFILE' || errCode(e) === 'ENFILE') setTimeout(retry, b.delay);
-        else log.error({ port, code: errCode(e) }, 'port lost while accepting was paused');
-      });
-    };
-    setTimeout(retry, b.delay);
+  // Sockets made here, owned by the session engine from then on (it accepts, and handles EMFILE by
+  // shedding with a reserve descriptor and pausing the port with a growing delay).
+  const listenTcp = async (host: string, port: number): Promise<void> => {
+    const fd = tcpListen(host, port, BACKLOG);
+    servers.push(sessions.listenTcp(fd));
   };
 
   const bindAll = async (
@@ -223,7 +177,7 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
       udp: formatPorts(udpBound),
       tcpHosts,
       udpHosts: uHosts,
-      sockets: servers.size + udp.length,
+      sockets: servers.length + udp.length,
       fdLimit: soft,
       maxSessions: sessions.limitValue,
     },
@@ -263,9 +217,8 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
     );
 
   const shut = () => {
-    closed = true;
-    for (const s of servers.values()) s.close();
-    servers.clear();
+    for (const s of servers) s.close();
+    servers.length = 0;
     for (const s of udp) s.close();
     udp.length = 0;
   };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +15,7 @@ import { createLogger } from '../core/log.js';
 import { Stats } from '../core/stats.js';
 import type { Config } from '../config/schema.js';
 import { Sessions } from './sessions.js';
+import { boundPort, tcpListen } from './tcp-engine.js';
 import type { Tarpit } from './types.js';
 
 let secureContext: SecureContext;
@@ -51,7 +52,6 @@ interface Rig {
   probes: ProbeEvent[];
   stats: Stats;
   port: number;
-  server: Server;
   next(): Promise<SessionEvent>;
   close(): Promise<void>;
 }
@@ -82,23 +82,23 @@ async function rig(cfg: Partial<Config> = {}, opts: { tls?: boolean; tarpit?: Ta
     secureContext: opts.tls ? secureContext : undefined,
     tarpit: opts.tarpit,
   });
-  const server = createServer((s) => sessions.acceptTcp(s, { dst: s.localAddress!, dport: s.localPort! }));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
+  // The session engine accepts on a real listening socket, as in ports mode.
+  const fd = tcpListen('127.0.0.1', 0, 128);
+  const port = boundPort(fd);
+  const listening = sessions.listenTcp(fd);
   return {
     sessions,
     events,
     probes,
     stats,
     port,
-    server,
     next: () => {
       const e = events.shift();
       return e ? Promise.resolve(e) : new Promise((r) => waiters.push(r));
     },
     close: async () => {
+      listening.close();
       sessions.close();
-      await new Promise((r) => server.close(r));
     },
   };
 }

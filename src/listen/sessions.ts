@@ -2,12 +2,16 @@
 // (RST by default, FIN under --fin, or the tarpit), one session event per TCP connection or UDP datagram,
 // and a probe event at accept so detectors see completed handshakes. Open sessions are written with
 // close "shutdown" when the listener closes.
-import type { Socket } from 'node:net';
+// Plain TCP runs in the native engine (tcp-engine.ts): accept, first bytes, timeouts and close in C, the
+// records decoded here. A connection whose first byte starts a TLS record is handed over to a net.Socket
+// and a TcpSession (node:tls completes the handshake); those are the sessions this file times out itself.
+import { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason, SessionEvent } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
 import { readFdLimit } from './fd-limit.js';
+import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
 import { TcpSession, iso, plainAddress, type SessionOwner } from './tcp-session.js';
 import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
 
@@ -19,10 +23,20 @@ export interface SessionsOptions {
 /** How long a FIN-closed socket may wait for the client's FIN before it is destroyed. */
 const FIN_GRACE_MS = 2000;
 
+/** Engine counters mirrored into the shared stats (the rest are counted from records as they come). */
+const MIRRORED: [keyof EngineCounters, string][] = [
+  ['emfile', 'listener_emfile_total'],
+  ['resetBeforeAccept', 'listener_reset_before_accept_total'],
+  ['acceptErrors', 'listener_accept_errors_total'],
+  ['noOrigDst', 'tproxy_tcp_no_origdst_total'],
+];
+
 export class Sessions implements SessionHandler, SessionOwner {
   readonly bufsize: number;
   readonly secureContext: SecureContext | undefined;
+  /** Sessions JS holds: TLS connections handed over by the engine. */
   private readonly open = new Set<TcpSession>();
+  private readonly engine: TcpEngine;
   private readonly sweeper: NodeJS.Timeout;
   private capacity: number;
   private closed = false;
@@ -30,22 +44,43 @@ export class Sessions implements SessionHandler, SessionOwner {
   private fdBase = 0;
   private fdReserve = 0;
   private fdLimit = 0;
+  private readonly mirrored = new Map<string, number>();
 
   constructor(
     private readonly ctx: SensorContext,
     private readonly opts: SessionsOptions = {},
   ) {
-    this.bufsize = ctx.cfg.bufsize;
+    const { cfg } = ctx;
+    this.bufsize = cfg.bufsize;
     this.shedLog = new RateLimitedLog(ctx.log);
     this.secureContext = opts.secureContext;
-    this.capacity = ctx.cfg.maxSessions;
-    // One sweep for all sessions instead of two timers per socket: keeps idle connections cheap.
-    const step = Math.max(50, Math.min(1000, Math.min(ctx.cfg.idleTimeout, ctx.cfg.maxSession) / 4));
+    this.capacity = cfg.maxSessions;
+    this.engine = startTcpEngine(
+      {
+        bufsize: cfg.bufsize,
+        idleMs: cfg.idleTimeout,
+        maxSessionMs: cfg.maxSession,
+        capacity: cfg.maxSessions,
+        fin: cfg.fin,
+        finGraceMs: FIN_GRACE_MS,
+        handoffTls: !!opts.secureContext,
+        keepForTarpit: !!opts.tarpit,
+      },
+      (r) => this.onRecord(r),
+    );
+    // One sweep for all JS-held sessions instead of two timers per socket: keeps idle connections cheap.
+    const step = Math.max(50, Math.min(1000, Math.min(cfg.idleTimeout, cfg.maxSession) / 4));
     this.sweeper = setInterval(() => this.sweep(), step).unref();
   }
 
+  /** Open sessions, in the engine and in JS. */
   get size(): number {
-    return this.open.size;
+    return this.open.size + this.engine.counters().open;
+  }
+
+  /** The engine takes this listening socket (and closes it when the returned handle is closed). */
+  listenTcp(fd: number): { close(): void } {
+    return this.engine.listen(fd);
   }
 
   /**
@@ -67,6 +102,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     const cap = Math.max(1, Math.min(this.ctx.cfg.maxSessions, soft - this.fdBase - this.fdReserve));
     if (cap === this.capacity) return;
     this.capacity = cap;
+    this.engine.setCapacity(cap);
     if (!initial)
       this.ctx.log.warn(
         { maxSessions: cap, fdLimit: soft },
@@ -78,47 +114,127 @@ export class Sessions implements SessionHandler, SessionOwner {
     return this.capacity;
   }
 
+  private onRecord(r: EngineRecord): void {
+    try {
+      switch (r.kind) {
+        case 'accept':
+          this.ctx.stats.inc('listener_sessions_total');
+          return this.probe(r);
+        case 'shed':
+          this.probe(r);
+          return this.shed();
+        case 'end':
+          return this.endRecord(r);
+        case 'handoff':
+          return this.adopt(r);
+      }
+    } catch (err) {
+      // A record must never take the engine's callback down; the loss is logged.
+      if (this.shedLog.allow('record'))
+        this.ctx.log.error({ err }, 'a TCP session record could not be handled');
+    }
+  }
+
+  private probe(r: { src: string; dst: string; sport: number; dport: number; started: number }): void {
+    if (this.ctx.bus.hasListeners('probe'))
+      this.ctx.bus.emit({
+        type: 'probe',
+        time: r.started,
+        via: 'listener',
+        proto: 'tcp',
+        kind: 'connect',
+        src: r.src,
+        dst: r.dst,
+        sport: r.sport,
+        dport: r.dport,
+        handshake: true,
+      });
+  }
+
+  private shed(): void {
+    this.ctx.stats.inc('listener_shed_total');
+    if (this.shedLog.allow('shed'))
+      this.ctx.log.warn(
+        {
+          open: this.size,
+          maxSessions: this.capacity,
+          shed: this.ctx.stats.get('listener_shed_total'),
+        },
+        'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
+      );
+  }
+
+  /** A session the engine ended: its record, then (tarpit) the kept connection. */
+  private endRecord(r: EngineRecord): void {
+    const ts = iso(r.ended);
+    const ev: SessionEvent = {
+      type: 'session',
+      ts,
+      sensor: this.ctx.cfg.sensor,
+      proto: 'tcp',
+      src: r.src,
+      sport: r.sport,
+      dst: r.dst,
+      dport: r.dport,
+      started: iso(r.started),
+      ended: ts,
+      bytes: r.bytes,
+      truncated: r.truncated,
+      close: r.close,
+      payloads: r.chunks.map((c, index) => ({
+        index,
+        timestamp: iso(c.time),
+        data: c.data.toString('base64'),
+      })),
+    };
+    try {
+      this.ctx.bus.emit(ev);
+    } finally {
+      if (r.fd >= 0) this.toTarpit(r.fd);
+    }
+  }
+
+  private toTarpit(fd: number): void {
+    const sock = new Socket({ fd, readable: true, writable: true });
+    sock.on('error', noop);
+    if (this.closed || !this.opts.tarpit?.hold(sock)) reset(sock);
+  }
+
+  /** A connection whose first bytes look like TLS: a net.Socket over its descriptor and a TcpSession. */
+  private adopt(r: EngineRecord): void {
+    const sock = new Socket({ fd: r.fd, readable: true, writable: true });
+    if (this.closed) {
+      sock.on('error', noop);
+      return reset(sock);
+    }
+    const s = new TcpSession(this, sock, r.src, r.sport, r.dst, r.dport, r.started);
+    this.open.add(s);
+    this.engine.setExternal(this.open.size);
+    for (const c of r.chunks) s.onRaw(Buffer.from(c.data), c.time);
+  }
+
+  /**
+   * Takes an accepted net.Socket (not through the engine): records, sniffs TLS, applies the caps and
+   * timeouts, closes. Used where a socket already exists in Node.
+   */
   acceptTcp(socket: Socket, orig: OrigDst): void {
     const src = plainAddress(socket.remoteAddress);
     const sport = socket.remotePort ?? 0;
     if (!src || this.closed) {
-      // Reset while still in the accept queue (nmap -sT does this): the kernel no longer knows the peer
-      // (getpeername fails), so there is nothing to record; counted so the loss is visible. Capture, when
-      // on, still sees the handshake's packets.
       if (!src) this.ctx.stats.inc('listener_reset_before_accept_total');
       socket.on('error', noop);
       return void socket.destroy();
     }
-    const dst = plainAddress(orig.dst);
-    if (this.ctx.bus.hasListeners('probe'))
-      this.ctx.bus.emit({
-        type: 'probe',
-        time: Date.now(),
-        via: 'listener',
-        proto: 'tcp',
-        kind: 'connect',
-        src,
-        dst,
-        sport,
-        dport: orig.dport,
-        handshake: true,
-      });
-    if (this.open.size >= this.capacity) {
-      this.ctx.stats.inc('listener_shed_total');
-      if (this.shedLog.allow('shed'))
-        this.ctx.log.warn(
-          {
-            open: this.open.size,
-            maxSessions: this.capacity,
-            shed: this.ctx.stats.get('listener_shed_total'),
-          },
-          'at --max-sessions: new connections closed at once (counted in listener_shed_total)',
-        );
+    const r = { src, sport, dst: plainAddress(orig.dst), dport: orig.dport, started: Date.now() };
+    this.probe(r);
+    if (this.size >= this.capacity) {
       socket.on('error', noop); // an RST racing ours must not crash the process
-      return reset(socket);
+      reset(socket);
+      return this.shed();
     }
     this.ctx.stats.inc('listener_sessions_total');
-    this.open.add(new TcpSession(this, socket, src, sport, dst, orig.dport));
+    this.open.add(new TcpSession(this, socket, r.src, r.sport, r.dst, r.dport));
+    this.engine.setExternal(this.open.size);
   }
 
   recordUdp(d: Datagram): void {
@@ -166,6 +282,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (s.done) return;
     s.done = true;
     this.open.delete(s);
+    if (!this.closed) this.engine.setExternal(this.open.size);
     s.detach();
     try {
       this.ctx.bus.emit(s.toEvent(this.ctx.cfg.sensor, reason));
@@ -205,10 +322,28 @@ export class Sessions implements SessionHandler, SessionOwner {
 
   private sweep(): void {
     this.refit();
+    this.mirror();
     const now = Date.now();
     const idle = this.ctx.cfg.idleTimeout;
     const total = this.ctx.cfg.maxSession;
     for (const s of this.open) if (now - s.last >= idle || now - s.started >= total) this.ended(s, 'timeout');
+  }
+
+  /** Adds what the engine counted since the last look to the shared stats; logs descriptor exhaustion. */
+  private mirror(): void {
+    const c = this.engine.counters();
+    for (const [key, stat] of MIRRORED) {
+      const delta = c[key] - (this.mirrored.get(key) ?? 0);
+      if (delta <= 0) continue;
+      this.mirrored.set(key, c[key]);
+      this.ctx.stats.inc(stat, delta);
+      if (key === 'emfile' && this.shedLog.allow('emfile'))
+        this.ctx.log.error(
+          { open: c.open + this.open.size, pausedListeners: c.pausedListeners },
+          'out of file descriptors: new connections shed and accepting paused (counted in ' +
+            'listener_emfile_total); lower --max-sessions or raise the open-file limit',
+        );
+    }
   }
 
   /** Writes every open session with close "shutdown" and closes its socket. Idempotent. */
@@ -216,12 +351,15 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    const inEngine = this.engine.counters().open;
+    this.engine.stop();
+    this.mirror();
     const open = [...this.open];
     for (const s of open) this.ended(s, 'shutdown');
     const st = this.ctx.stats;
     this.ctx.log.info(
       {
-        shutdown: open.length,
+        shutdown: open.length + inEngine,
         sessions: st.get('listener_sessions_total'),
         datagrams: st.get('listener_datagrams_total'),
         shed: st.get('listener_shed_total'),

@@ -67,9 +67,8 @@ function onClose(this: Owned): void {
 }
 
 export class TcpSession {
-  readonly started = Date.now();
   /** Last time bytes came in (idle timeout). */
-  last = this.started;
+  last: number;
   /** Bytes received in all (decrypted bytes for TLS). */
   bytes = 0;
   kept = 0;
@@ -94,7 +93,10 @@ export class TcpSession {
     readonly sport: number,
     readonly dst: string,
     readonly dport: number,
+    /** Accept time (ms): the engine accepted connections it hands over a little earlier. */
+    readonly started = Date.now(),
   ) {
+    this.last = started;
     this.app = socket;
     this.phase = owner.secureContext ? 'sniff' : 'plain';
     (socket as Owned)[SESSION] = this;
@@ -119,9 +121,8 @@ export class TcpSession {
     (this.app as Owned)[SESSION] = undefined;
   }
 
-  onRaw(d: Buffer): void {
+  onRaw(d: Buffer, now = Date.now()): void {
     if (this.done) return;
-    const now = Date.now();
     this.last = now;
     switch (this.phase) {
       case 'plain':

@@ -1,7 +1,7 @@
 // Typed wrapper of the transparent-socket addon (native/transparent.cc). The C++ side trusts its arguments,
 // so every value is validated here first; errors become TidewatchError codes.
-import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
+import { loadAddon } from '../core/addon.js';
 import { TidewatchError } from '../core/errors.js';
 
 export type Family = 4 | 6;
@@ -21,7 +21,6 @@ interface NativeAddon {
   tcpListen(family: number, address: string, port: number, backlog: number): number;
   udpSocket(family: number, address: string, port: number, rcvbuf: number): number;
   closeFd(fd: number): void;
-  setBacklog(fd: number, backlog: number): void;
   UdpReceiver: new (
     fd: number,
     buf: Buffer,
@@ -32,25 +31,11 @@ interface NativeAddon {
   RECORD_HEADER: number;
 }
 
-let cached: NativeAddon | undefined;
-
 function addon(): NativeAddon {
-  if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  // dist/src/listen → repo root; the same path holds from src/listen when run from source.
-  const path = new URL('../../../build/Release/tidewatch_transparent.node', import.meta.url).pathname;
-  try {
-    cached = require(path) as NativeAddon;
-  } catch (err) {
-    throw new TidewatchError(
-      'TW_ERR_ADDON',
-      `transparent-socket addon not loadable (${path}): run "npx node-gyp rebuild" (needs g++ and make)`,
-      { cause: err },
-    );
-  }
-  if (cached.RECORD_HEADER !== RECORD_HEADER)
-    throw new TidewatchError('TW_ERR_ADDON', 'transparent-socket addon is stale: run "npx node-gyp rebuild"');
-  return cached;
+  return loadAddon<NativeAddon>('tidewatch_transparent', 'transparent-socket', 'needs g++ and make', [
+    'RECORD_HEADER',
+    RECORD_HEADER,
+  ]);
 }
 
 function checkPort(port: number): void {
@@ -80,7 +65,7 @@ function sockError(what: string, family: Family, port: number, err: unknown): Ti
   );
 }
 
-/** A listening TCP socket with IP(V6)_TRANSPARENT; returns its fd for net.Server.listen({fd}). */
+/** A listening TCP socket with IP(V6)_TRANSPARENT; returns its fd for the session engine. */
 export function transparentTcpListen(family: Family, address: string, port: number, backlog = 4096): number {
   checkAddress(family, address);
   checkPort(port);
@@ -111,13 +96,6 @@ export function transparentUdpSocket(
     if (err instanceof TidewatchError) throw err;
     throw sockError('UDP', family, port, err);
   }
-}
-
-/** Sets the backlog of a listening socket (net.Server.listen({fd}) resets it to 511). */
-export function setBacklog(fd: number, backlog: number): void {
-  if (!Number.isInteger(fd) || fd < 0 || !Number.isInteger(backlog) || backlog < 1 || backlog > 65535)
-    throw new TidewatchError('TW_ERR_LISTEN', `invalid fd ${fd} or backlog ${backlog}`);
-  addon().setBacklog(fd, backlog);
 }
 
 export function closeFd(fd: number): void {

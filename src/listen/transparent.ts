@@ -19,15 +19,20 @@ import {
   MAX_KEEP,
   RECORD_HEADER,
   startUdpReceiver,
+  transparentTcpListen,
   transparentUdpSocket,
   type Family,
   type ReceivedDatagram,
   type UdpReceiver,
 } from './transparent-addon.js';
-import { startTransparentTcp, type TransparentTcp } from './transparent-tcp.js';
 import type { SessionHandler } from './types.js';
 
 const ANY: Record<Family, string> = { 4: '0.0.0.0', 6: '::' };
+/**
+ * Listen backlog of the one TCP socket that takes every port (capped by net.core.somaxconn, 4096 by
+ * default): large because a burst across all ports lands on this single queue.
+ */
+const BACKLOG = 4096;
 /** Memory of one UDP receiver's batch buffer (datagrams of --bufsize bytes per JS call). */
 const BATCH_BYTES = 4 << 20;
 /** How often ports of local services that started after tidewatch are looked for. */
@@ -39,7 +44,7 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
   const rlog = new RateLimitedLog(log);
   // Read before our own sockets exist, so the list holds other services only.
   const local = localListeners();
-  const tcp: TransparentTcp[] = [];
+  const tcp: { close(): void }[] = [];
   const receivers: UdpReceiver[] = [];
   const families: Family[] = [];
   let rules: TproxyRules | undefined;
@@ -85,9 +90,9 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
   try {
     for (const fam of [4, 6] as const) {
       try {
-        tcp.push(
-          await startTransparentTcp(ctx, fam, cfg.tproxyPort, (s, orig) => sessions.acceptTcp(s, orig)),
-        );
+        // The session engine owns the socket from here: it accepts, and the accepted socket's local
+        // address is the original destination. Out of descriptors it sheds and pauses, as in ports mode.
+        tcp.push(sessions.listenTcp(transparentTcpListen(fam, ANY[fam], cfg.tproxyPort, BACKLOG)));
       } catch (err) {
         // A host without IPv6 still runs tproxy mode for IPv4.
         if (fam === 6 && err instanceof TidewatchError && /not available/i.test(err.message)) {

@@ -23,8 +23,12 @@ export interface Datagram {
 
 /** Session handling that every socket source hands its traffic to (implemented in listen/sessions.ts). */
 export interface SessionHandler {
-  /** Takes an accepted TCP socket: records, sniffs TLS, applies caps and timeouts, closes (RST/FIN). */
-  acceptTcp(socket: Socket, orig: OrigDst): void;
+  /**
+   * Takes a listening TCP socket's descriptor and owns it: accepts, records (the original destination is
+   * the accepted socket's local address), sniffs TLS, applies caps and timeouts, closes (RST/FIN).
+   * The handle's close() stops accepting on it and closes it; open sessions stay.
+   */
+  listenTcp(fd: number): { close(): void };
   /** Records one UDP datagram as a session. */
   recordUdp(d: Datagram): void;
 }

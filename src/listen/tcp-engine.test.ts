@@ -1,0 +1,213 @@
+// The native TCP session engine on real loopback sockets: what only it does (the peer of a connection
+// reset before accept, EMFILE shedding with its reserve descriptor) and its record decoder under garbage.
+// Session behaviour shared with the JS path (caps, timeouts, FIN/RST, TLS hand-off) is in sessions.test.ts.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { TidewatchError } from '../core/errors.js';
+import { boundPort, decodeRecords, startTcpEngine, tcpListen, type EngineRecord } from './tcp-engine.js';
+
+const OPTS = {
+  bufsize: 64,
+  idleMs: 5000,
+  maxSessionMs: 10_000,
+  capacity: 100,
+  fin: false,
+  finGraceMs: 2000,
+  handoffTls: false,
+  keepForTarpit: false,
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
+test('a connection reset while still in the accept queue is recorded with its peer', async () => {
+  // The socket listens before the engine takes it: the client connects, then resets, while nothing accepts.
+  const fd = tcpListen('127.0.0.1', 0, 16);
+  const port = boundPort(fd);
+  const c: Socket = await new Promise((res) => {
+    const s = connect(port, '127.0.0.1', () => res(s));
+  });
+  const sport = c.localPort;
+  c.resetAndDestroy();
+  await sleep(50);
+  const records: EngineRecord[] = [];
+  const engine = startTcpEngine(OPTS, (r) => records.push({ ...r, chunks: [] }));
+  try {
+    engine.listen(fd);
+    const end = await until(() => records.find((r) => r.kind === 'end'));
+    assert.equal(records[0]!.kind, 'accept');
+    assert.deepEqual(
+      [end.src, end.sport, end.dst, end.dport, end.close, end.bytes],
+      ['127.0.0.1', sport, '127.0.0.1', port, 'rst', 0],
+    );
+  } finally {
+    engine.stop();
+  }
+});
+
+test('a dual-stack socket reports IPv4 peers as plain IPv4 and IPv6 peers as IPv6', async () => {
+  const fd = tcpListen('::', 0, 16);
+  const port = boundPort(fd);
+  const records: EngineRecord[] = [];
+  const engine = startTcpEngine(OPTS, (r) => records.push({ ...r, chunks: r.chunks.map((x) => ({ ...x })) }));
+  try {
+    engine.listen(fd);
+    for (const host of ['127.0.0.1', '::1'])
+      await new Promise<void>((res) => {
+        const s = connect(port, host, () => s.end(`hi ${host}`));
+        s.on('error', () => {});
+        s.on('close', () => res());
+      });
+    const ends = await until(() => {
+      const e = records.filter((r) => r.kind === 'end');
+      return e.length === 2 ? e : undefined;
+    });
+    assert.deepEqual(
+      ends.map((e) => [
+        e.family,
+        e.src,
+        e.dst,
+        e.close,
+        Buffer.concat(e.chunks.map((x) => x.data)).toString(),
+      ]),
+      [
+        [4, '127.0.0.1', '127.0.0.1', 'fin', 'hi 127.0.0.1'],
+        [6, '::1', '::1', 'fin', 'hi ::1'],
+      ],
+    );
+  } finally {
+    engine.stop();
+  }
+});
+
+test('stop() ends open sessions with close "shutdown" before it returns, and closes them with RST', async () => {
+  const fd = tcpListen('127.0.0.1', 0, 16);
+  const port = boundPort(fd);
+  const records: EngineRecord[] = [];
+  const engine = startTcpEngine(OPTS, (r) => records.push(r));
+  engine.listen(fd);
+  const s = connect(port, '127.0.0.1', () => s.write('held'));
+  const how = new Promise((res) => {
+    s.on('error', (e: NodeJS.ErrnoException) => res(e.code));
+    s.on('close', () => res('close'));
+  });
+  await until(() => (engine.counters().open === 1 ? true : undefined));
+  await sleep(50);
+  engine.stop();
+  const end = records.find((r) => r.kind === 'end');
+  assert.equal(end?.close, 'shutdown');
+  assert.equal(await how, 'ECONNRESET');
+  engine.stop(); // idempotent
+});
+
+test('out of descriptors: pending connections are shed with the reserve descriptor, no spinning', async () => {
+  // A child process runs the engine; its open-file limit is lowered under it with prlimit.
+  const script = `
+    import { startTcpEngine, tcpListen, boundPort } from ${JSON.stringify(new URL('./tcp-engine.js', import.meta.url).href)};
+    const fd = tcpListen('127.0.0.1', 0, 512);
+    const engine = startTcpEngine(${JSON.stringify({ ...OPTS, capacity: 10_000 })}, (r) => {
+      if (r.kind !== 'accept') process.stdout.write(JSON.stringify({ kind: r.kind, sport: r.sport, close: r.close }) + '\\n');
+    });
+    engine.listen(fd);
+    console.log(JSON.stringify({ port: boundPort(fd) }));
+    process.stdin.on('data', () => console.log(JSON.stringify({ counters: engine.counters() })));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const p of parts) lines.push(JSON.parse(p) as Record<string, unknown>);
+  });
+  const clients: Socket[] = [];
+  try {
+    const { port } = (await until(() => lines.find((l) => 'port' in l))) as { port: number };
+    const used = readdirSync(`/proc/${child.pid}/fd`).length;
+    const lim = spawn('prlimit', ['--pid', String(child.pid), `--nofile=${used + 5}:${used + 5}`]);
+    assert.equal(await new Promise((r) => lim.on('exit', r)), 0);
+    const N = 40;
+    let closed = 0;
+    for (let i = 0; i < N; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.on('close', () => closed++);
+      clients.push(s);
+    }
+    // A few fit under the limit and stay open (idle); every other one is reset at once.
+    await until(() => (closed >= N - 10 ? true : undefined), 10_000);
+    child.stdin.write('\n');
+    const { counters } = (await until(() => lines.find((l) => 'counters' in l))) as {
+      counters: { emfile: number; shed: number; open: number; pausedListeners: number };
+    };
+    assert.ok(counters.emfile > 0, JSON.stringify(counters));
+    assert.ok(counters.shed >= N - 10, JSON.stringify(counters));
+    assert.ok(counters.open < 10, JSON.stringify(counters));
+    assert.equal(counters.shed + counters.open, N, JSON.stringify(counters));
+    assert.equal(counters.pausedListeners, 0, 'the reserve descriptor sheds without pausing the port');
+    // Shed connections are reported with their peer, so detectors still see them.
+    const shed = lines.filter((l) => l.kind === 'shed');
+    assert.ok(shed.length === counters.shed && shed.every((l) => typeof l.sport === 'number' && l.sport > 0));
+    // Not spinning: the child's CPU over a quiet second stays low.
+    const stat = () => {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(x[11]) + Number(x[12])) / 100;
+    };
+    const before = stat();
+    await sleep(1000);
+    assert.ok(stat() - before < 0.3, 'the engine spins while out of descriptors');
+  } finally {
+    for (const c of clients) c.destroy();
+    child.kill('SIGKILL');
+  }
+});
+
+test('the record decoder rejects corrupt batches with an error, never a crash or a hang', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (raw) => {
+      try {
+        decodeRecords(Buffer.from(raw), () => {});
+      } catch (err) {
+        assert.ok(err instanceof TidewatchError, String(err));
+      }
+    }),
+  );
+});
+
+test('arguments are validated before the addon sees them', () => {
+  assert.throws(() => tcpListen('not-an-address', 80, 16), TidewatchError);
+  assert.throws(() => tcpListen('127.0.0.1', 70000, 16), TidewatchError);
+  assert.throws(() => startTcpEngine({ ...OPTS, bufsize: 0 }, () => {}), TidewatchError);
+  assert.throws(() => startTcpEngine({ ...OPTS, idleMs: Number.NaN }, () => {}), TidewatchError);
+  const e = startTcpEngine(OPTS, () => {});
+  try {
+    assert.throws(() => e.listen(-1), TidewatchError);
+  } finally {
+    e.stop();
+  }
+  // A port in use is an error with node:net's code, so ports mode can say why it skipped it.
+  const fd = tcpListen('127.0.0.1', 0, 16);
+  try {
+    assert.throws(() => tcpListen('127.0.0.1', boundPort(fd), 16), { code: 'EADDRINUSE' });
+  } finally {
+    const e2 = startTcpEngine(OPTS, () => {});
+    e2.listen(fd); // the engine owns and closes it
+    e2.stop();
+  }
+});

@@ -1,0 +1,237 @@
+// Typed wrapper of the TCP session engine (native/tcp-engine.cc): accept, first bytes and close in C, one
+// JS call per wakeup with a batch of records. The C++ side trusts its arguments, so every value is
+// validated here; the records are decoded here into plain objects the session handler turns into events.
+import { constants } from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
+import { loadAddon } from '../core/addon.js';
+import { TidewatchError } from '../core/errors.js';
+import type { CloseReason } from '../core/events.js';
+import { formatAddr, type Family } from './transparent-addon.js';
+
+/** Bytes before a record's chunk table (see the layout in native/tcp-engine.cc). */
+export const RECORD_HEADER = 80;
+const CHUNK_ENTRY = 16;
+
+export interface EngineOptions {
+  /** Bytes kept per session (--bufsize). */
+  bufsize: number;
+  idleMs: number;
+  maxSessionMs: number;
+  /** Open sessions at most (engine's and JS-held together); beyond it new connections are shed. */
+  capacity: number;
+  /** Close with FIN instead of RST, waiting up to finGraceMs for the client's FIN. */
+  fin: boolean;
+  finGraceMs: number;
+  /** Hand connections whose first byte starts a TLS record (0x16) to JS for the handshake. */
+  handoffTls: boolean;
+  /** Hand connections that end on the cap or a timeout to JS (the tarpit) instead of closing them. */
+  keepForTarpit: boolean;
+}
+
+export interface EngineCounters {
+  accepted: number;
+  shed: number;
+  emfile: number;
+  resetBeforeAccept: number;
+  acceptErrors: number;
+  noOrigDst: number;
+  open: number;
+  closing: number;
+  pausedListeners: number;
+  wakeups: number;
+}
+
+/** One record of a batch. `chunks` are views into the batch buffer: copy what is kept past the call. */
+export interface EngineRecord {
+  kind: 'accept' | 'shed' | 'end' | 'handoff';
+  family: Family;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  /** ms since the epoch. */
+  started: number;
+  ended: number;
+  /** Bytes received in all (end records). */
+  bytes: number;
+  truncated: boolean;
+  close: CloseReason;
+  /** A descriptor JS now owns (handoff, or an end record kept for the tarpit); -1 otherwise. */
+  fd: number;
+  chunks: { time: number; data: Buffer }[];
+}
+
+interface NativeEngine {
+  listen(fd: number): number;
+  unlisten(id: number): void;
+  setCapacity(n: number): void;
+  setExternal(n: number): void;
+  counters(): EngineCounters;
+  stop(): void;
+}
+
+interface NativeAddon {
+  TcpEngine: new (
+    bufsize: number,
+    idleMs: number,
+    maxSessionMs: number,
+    capacity: number,
+    fin: boolean,
+    finGraceMs: number,
+    handoffTls: boolean,
+    keepForTarpit: boolean,
+    cb: (batch: Buffer) => void,
+  ) => NativeEngine;
+  tcpListen(address: string, scope: number, port: number, backlog: number, v6only: boolean): number;
+  scopeId(name: string): number;
+  boundPort(fd: number): number;
+  RECORD_HEADER: number;
+}
+
+function addon(): NativeAddon {
+  return loadAddon<NativeAddon>('tidewatch_tcp', 'TCP engine', 'needs g++ and make', [
+    'RECORD_HEADER',
+    RECORD_HEADER,
+  ]);
+}
+
+const KINDS = [undefined, 'accept', 'shed', 'end', 'handoff'] as const;
+const REASONS: readonly CloseReason[] = ['error', 'fin', 'rst', 'timeout', 'cap', 'error', 'shutdown'];
+const U32 = 0x1_0000_0000;
+
+const isCount = (n: number, max = U32 - 1) => Number.isInteger(n) && n >= 0 && n <= max;
+
+const corrupt = (off: number) =>
+  new TidewatchError('TW_ERR_ADDON', `TCP engine batch corrupt at byte ${off}`);
+
+/** Decodes every record of a batch, in order. */
+export function decodeRecords(buf: Buffer, fn: (r: EngineRecord) => void): void {
+  for (let off = 0; off + RECORD_HEADER <= buf.length;) {
+    const len = buf.readUInt32LE(off + 8);
+    const kind = KINDS[buf[off]!];
+    if (!kind || len < RECORD_HEADER || off + len > buf.length) throw corrupt(off);
+    const family: Family = buf[off + 1] === 6 ? 6 : 4;
+    const n = buf.readUInt32LE(off + 12);
+    const end = off + len;
+    const chunks: EngineRecord['chunks'] = [];
+    let data = off + RECORD_HEADER + n * CHUNK_ENTRY;
+    if (data > end) throw corrupt(off);
+    for (let i = 0; i < n; i++) {
+      const e = off + RECORD_HEADER + i * CHUNK_ENTRY;
+      const l = buf.readUInt32LE(e + 8);
+      if (data + l > end) throw corrupt(off);
+      chunks.push({ time: buf.readDoubleLE(e), data: buf.subarray(data, data + l) });
+      data += l;
+    }
+    fn({
+      kind,
+      family,
+      src: formatAddr(family, buf, off + 48),
+      sport: buf.readUInt16LE(off + 4),
+      dst: formatAddr(family, buf, off + 64),
+      dport: buf.readUInt16LE(off + 6),
+      started: buf.readDoubleLE(off + 16),
+      ended: buf.readDoubleLE(off + 24),
+      bytes: buf.readDoubleLE(off + 32),
+      truncated: (buf[off + 3]! & 1) !== 0,
+      close: REASONS[buf[off + 2]!] ?? 'error',
+      fd: buf.readInt32LE(off + 40),
+      chunks,
+    });
+    off += len;
+  }
+}
+
+export interface TcpEngine {
+  /** Takes a listening socket (the engine owns and closes it); returns a handle that stops accepting on it. */
+  listen(fd: number): { close(): void };
+  setCapacity(n: number): void;
+  /** Sessions JS holds (TLS hand-offs): they count against the same cap. */
+  setExternal(n: number): void;
+  counters(): EngineCounters;
+  /** Closes listeners, ends open sessions with close "shutdown" (delivered before it returns). Idempotent. */
+  stop(): void;
+}
+
+export function startTcpEngine(opts: EngineOptions, onRecord: (r: EngineRecord) => void): TcpEngine {
+  const { bufsize, idleMs, maxSessionMs, capacity, finGraceMs } = opts;
+  if (!isCount(bufsize) || bufsize < 1)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid bufsize ${bufsize}`);
+  for (const [k, v] of Object.entries({ idleMs, maxSessionMs, finGraceMs }))
+    if (!Number.isFinite(v) || v < 0) throw new TidewatchError('TW_ERR_LISTEN', `invalid ${k} ${v}`);
+  if (!isCount(capacity)) throw new TidewatchError('TW_ERR_LISTEN', `invalid capacity ${capacity}`);
+  const native = new (addon().TcpEngine)(
+    bufsize,
+    idleMs,
+    maxSessionMs,
+    capacity,
+    opts.fin,
+    finGraceMs,
+    opts.handoffTls,
+    opts.keepForTarpit,
+    (batch) => decodeRecords(batch, onRecord),
+  );
+  let stopped = false;
+  return {
+    listen(fd) {
+      if (!isCount(fd, 1 << 30)) throw new TidewatchError('TW_ERR_LISTEN', `invalid fd ${fd}`);
+      const id = native.listen(fd);
+      let open = true;
+      return {
+        close() {
+          if (!open || stopped) return;
+          open = false;
+          native.unlisten(id);
+        },
+      };
+    },
+    setCapacity(n) {
+      if (isCount(n)) native.setCapacity(n);
+    },
+    setExternal(n) {
+      if (isCount(n)) native.setExternal(n);
+    },
+    counters: () => native.counters(),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      native.stop();
+    },
+  };
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/**
+ * A non-blocking listening TCP socket for ports mode; `host` '::' is dual-stack. Failures are thrown as
+ * errors with a `code` (EADDRINUSE, EACCES, ...), like node:net's, so callers can tell why a port is skipped.
+ */
+export function tcpListen(host: string, port: number, backlog: number): number {
+  const zone = host.indexOf('%');
+  const address = zone >= 0 ? host.slice(0, zone) : host;
+  if (!isIPv4(address) && !isIPv6(address))
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid address ${JSON.stringify(host)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid port ${port}: use 1-65535`);
+  if (!Number.isInteger(backlog) || backlog < 1 || backlog > 65535)
+    throw new TidewatchError('TW_ERR_LISTEN', `invalid backlog ${backlog}`);
+  let scope = 0;
+  if (zone >= 0) {
+    const name = host.slice(zone + 1);
+    scope = /^\d+$/.test(name) ? Number(name) : addon().scopeId(name);
+    if (!isCount(scope) || !scope)
+      throw Object.assign(new Error(`unknown interface in ${host}`), { code: 'EADDRNOTAVAIL' });
+  }
+  try {
+    return addon().tcpListen(address, scope, port, backlog, address !== '::');
+  } catch (err) {
+    const e = err as Error & { errno?: number; code?: string };
+    if (e.errno !== undefined) e.code = ERRNO_NAMES.get(e.errno) ?? 'ERR';
+    throw e;
+  }
+}
+
+/** The local port a socket is bound to. */
+export function boundPort(fd: number): number {
+  return addon().boundPort(fd);
+}
