@@ -52,6 +52,9 @@ constexpr int kRounds = 8;          // rounds per wakeup before yielding to the 
 constexpr int kAcceptBurst = 256;   // accepts per listener event (fairness between listeners)
 constexpr int kReadsPerEvent = 8;   // reads per readable event
 constexpr size_t kScratch = 65536;  // one read; the kept part is copied out
+// Payload entries per session: one per read, as tcppc-go records them, but a client trickling one byte per
+// read must not make thousands of entries; later reads are appended to the last one.
+constexpr size_t kMaxChunks = 128;
 constexpr double kBackoffMin = 100, kBackoffMax = 5000;
 
 double NowMs() {
@@ -472,8 +475,13 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     if (c->kept >= bufsize_) return;
     size_t take = std::min<size_t>(n, bufsize_ - c->kept);
     if (!c->payload) c->payload = new Payload();
-    c->payload->bytes.insert(c->payload->bytes.end(), data, data + take);
-    c->payload->chunks.push_back({now, static_cast<uint32_t>(take)});
+    Payload* p = c->payload;
+    // Grow by doubling, but never past --bufsize: the kept bytes of a session cost at most that.
+    size_t need = p->bytes.size() + take;
+    if (p->bytes.capacity() < need) p->bytes.reserve(std::min<size_t>(bufsize_, std::max(need, p->bytes.size() * 2)));
+    p->bytes.insert(p->bytes.end(), data, data + take);
+    if (p->chunks.size() < kMaxChunks) p->chunks.push_back({now, static_cast<uint32_t>(take)});
+    else p->chunks.back().length += static_cast<uint32_t>(take);
     c->kept += static_cast<uint32_t>(take);
   }
 

@@ -178,6 +178,27 @@ test('the cap keeps the first --bufsize bytes across reads and closes with RST',
   }
 });
 
+test('a client trickling a byte per read makes at most 128 payload entries, every byte kept', async () => {
+  const r = await rig();
+  try {
+    const sent = Buffer.alloc(300, 0).map((_, i) => 65 + (i % 26));
+    await client(r.port, async (s) => {
+      s.setNoDelay(true);
+      for (const byte of sent) {
+        s.write(Buffer.from([byte]));
+        await sleep(3);
+      }
+      s.end();
+    });
+    const e = await r.next();
+    assert.equal(e.payloads.length, 128);
+    assert.deepEqual(Buffer.concat(e.payloads.map((p) => Buffer.from(p.data, 'base64'))), sent);
+    assert.equal(e.bytes, 300);
+  } finally {
+    await r.close();
+  }
+});
+
 test('--fin closes with FIN', async () => {
   const r = await rig({ bufsize: 10, fin: true });
   try {

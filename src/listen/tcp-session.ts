@@ -42,6 +42,12 @@ type Phase = 'sniff' | 'hello' | 'tls' | 'plain';
  */
 export const MAX_CLIENT_HELLO_BYTES = 16 * 1024;
 
+/**
+ * Payload entries per session: one per read, but a client trickling a byte per read must not make
+ * thousands; later reads are appended to the last entry (as native/tcp-engine.cc does).
+ */
+export const MAX_PAYLOAD_ENTRIES = 128;
+
 /** The session a socket belongs to: shared handlers below find it here instead of a closure per socket. */
 const SESSION = Symbol('tidewatch.session');
 type Owned = Socket & { [SESSION]?: TcpSession };
@@ -75,7 +81,7 @@ export class TcpSession {
   done = false;
   /** Kept reads and their times (allocated at the first read: most idle probes never send). */
   times: number[] | undefined;
-  chunks: Buffer[] | undefined;
+  chunks: Buffer[][] | undefined;
   /** The socket that carries application data: the TCP socket, or the TLSSocket over it. */
   app: Socket;
   private phase: Phase;
@@ -194,16 +200,23 @@ export class TcpSession {
   }
 
   private record(d: Buffer, now: number): void {
+    this.keep(d, now);
+    if (this.kept >= this.owner.bufsize) this.owner.ended(this, 'cap');
+  }
+
+  /** Counts a read and keeps what fits under --bufsize: a new payload entry, or the last one's tail. */
+  private keep(d: Buffer, now: number): void {
     this.bytes += d.length;
     const room = this.owner.bufsize - this.kept;
-    if (room > 0) {
-      // A copy: the read buffer may be larger than what is kept, and must not be retained.
-      const take = d.length <= room ? Buffer.from(d) : Buffer.from(d.subarray(0, room));
-      (this.chunks ??= []).push(take);
+    if (room <= 0) return;
+    // A copy: the read buffer may be larger than what is kept, and must not be retained.
+    const take = d.length <= room ? Buffer.from(d) : Buffer.from(d.subarray(0, room));
+    const chunks = (this.chunks ??= []);
+    if (chunks.length < MAX_PAYLOAD_ENTRIES) {
+      chunks.push([take]);
       (this.times ??= []).push(now);
-      this.kept += take.length;
-    }
-    if (this.kept >= this.owner.bufsize) this.owner.ended(this, 'cap');
+    } else chunks[chunks.length - 1]!.push(take);
+    this.kept += take.length;
   }
 
   tlsInfo(): TlsInfo | undefined {
@@ -243,7 +256,7 @@ export class TcpSession {
       payloads: chunks.map((c, index) => ({
         index,
         timestamp: iso(times[index]!),
-        data: c.toString('base64'),
+        data: (c.length === 1 ? c[0]! : Buffer.concat(c)).toString('base64'),
       })),
     };
     const tls = this.tlsInfo();
@@ -255,15 +268,6 @@ export class TcpSession {
     const head = this.head ?? [];
     const times = this.headTimes ?? [];
     this.head = this.headTimes = undefined;
-    for (let i = 0; i < head.length; i++) {
-      const d = head[i]!;
-      this.bytes += d.length;
-      const room = this.owner.bufsize - this.kept;
-      if (room <= 0) continue;
-      const take = Buffer.from(d.subarray(0, room));
-      (this.chunks ??= []).push(take);
-      (this.times ??= []).push(times[i]!);
-      this.kept += take.length;
-    }
+    for (let i = 0; i < head.length; i++) this.keep(head[i]!, times[i]!);
   }
 }
