@@ -248,6 +248,9 @@ test('beyond --max-sessions new connections are reset at once and counted', asyn
     assert.equal(r.sessions.size, 2);
     assert.equal(await client(r.port, () => {}), 'rst');
     assert.equal(r.stats.get('listener_shed_total'), 1);
+    // The open-sessions gauge follows at the next sweep.
+    for (let i = 0; i < 40 && r.stats.get('listener_open_sessions') !== 2; i++) await sleep(50);
+    assert.equal(r.stats.get('listener_open_sessions'), 2);
     held.forEach((s) => s.end());
     await r.next();
     await r.next();

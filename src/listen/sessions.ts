@@ -332,6 +332,7 @@ export class Sessions implements SessionHandler, SessionOwner {
   /** Adds what the engine counted since the last look to the shared stats; logs descriptor exhaustion. */
   private mirror(): void {
     const c = this.engine.counters();
+    this.ctx.stats.set('listener_open_sessions', c.open + this.open.size);
     for (const [key, stat] of MIRRORED) {
       const delta = c[key] - (this.mirrored.get(key) ?? 0);
       if (delta <= 0) continue;
