@@ -67,6 +67,7 @@ export class Sessions implements SessionHandler, SessionOwner {
         keepForTarpit: !!opts.tarpit,
       },
       (r) => this.onRecord(r),
+      (err) => this.recordError(err),
     );
     // One sweep for all JS-held sessions instead of two timers per socket: keeps idle connections cheap.
     const step = Math.max(50, Math.min(1000, Math.min(cfg.idleTimeout, cfg.maxSession) / 4));
@@ -129,10 +130,15 @@ export class Sessions implements SessionHandler, SessionOwner {
           return this.adopt(r);
       }
     } catch (err) {
-      // A record must never take the engine's callback down; the loss is logged.
-      if (this.shedLog.allow('record'))
-        this.ctx.log.error({ err }, 'a TCP session record could not be handled');
+      // A record must never take the engine's callback down; the loss is counted and logged.
+      this.recordError(err);
     }
+  }
+
+  private recordError(err: unknown): void {
+    this.ctx.stats.inc('listener_record_errors_total');
+    if (this.shedLog.allow('record'))
+      this.ctx.log.error({ err }, 'a TCP session record could not be handled');
   }
 
   private probe(r: { src: string; dst: string; sport: number; dport: number; started: number }): void {

@@ -178,6 +178,36 @@ test('out of descriptors: pending connections are shed with the reserve descript
   }
 });
 
+test('an error thrown while handling a batch goes to onError, and the engine keeps going', async () => {
+  const fd = tcpListen('127.0.0.1', 0, 16);
+  const port = boundPort(fd);
+  const errors: unknown[] = [];
+  const ends: EngineRecord[] = [];
+  const engine = startTcpEngine(
+    OPTS,
+    (r) => {
+      if (r.kind !== 'end') return;
+      ends.push(r);
+      if (ends.length === 1) throw new Error('handler bug');
+    },
+    (err) => errors.push(err),
+  );
+  try {
+    engine.listen(fd);
+    for (let i = 0; i < 2; i++)
+      await new Promise<void>((res) => {
+        const s = connect(port, '127.0.0.1', () => s.end('x'));
+        s.on('error', () => {});
+        s.on('close', () => res());
+      });
+    await until(() => (ends.length === 2 ? true : undefined));
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /handler bug/);
+  } finally {
+    engine.stop();
+  }
+});
+
 test('the record decoder rejects corrupt batches with an error, never a crash or a hang', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 600 }), (raw) => {

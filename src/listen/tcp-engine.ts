@@ -153,7 +153,15 @@ export interface TcpEngine {
   stop(): void;
 }
 
-export function startTcpEngine(opts: EngineOptions, onRecord: (r: EngineRecord) => void): TcpEngine {
+/**
+ * Starts the engine. `onRecord` gets every record in order; an error thrown while decoding or handling a
+ * batch goes to `onError` (it must not escape into the native callback, where it would end the process).
+ */
+export function startTcpEngine(
+  opts: EngineOptions,
+  onRecord: (r: EngineRecord) => void,
+  onError: (err: unknown) => void = () => {},
+): TcpEngine {
   const { bufsize, idleMs, maxSessionMs, capacity, finGraceMs } = opts;
   if (!isCount(bufsize) || bufsize < 1)
     throw new TidewatchError('TW_ERR_LISTEN', `invalid bufsize ${bufsize}`);
@@ -169,7 +177,21 @@ export function startTcpEngine(opts: EngineOptions, onRecord: (r: EngineRecord) 
     finGraceMs,
     opts.handoffTls,
     opts.keepForTarpit,
-    (batch) => decodeRecords(batch, onRecord),
+    (batch) => {
+      // Per record, so one failing record does not lose the rest of its batch; the outer catch is for
+      // a corrupt batch.
+      try {
+        decodeRecords(batch, (r) => {
+          try {
+            onRecord(r);
+          } catch (err) {
+            onError(err);
+          }
+        });
+      } catch (err) {
+        onError(err);
+      }
+    },
   );
   let stopped = false;
   return {
