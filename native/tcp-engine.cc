@@ -186,15 +186,23 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     reserve_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    timer_ = new uv_timer_t;
-    timer_->data = this;
-    int r = uv_poll_init(loop, poll_, epfd_);
-    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (r == 0) r = uv_timer_init(loop, timer_);
+    // Each handle is kept only once initialised: Teardown closes what is there.
+    auto* poll = new uv_poll_t;
+    int r = uv_poll_init(loop, poll, epfd_);
     if (r != 0) {
-      Napi::Error::New(env, std::string("uv: ") + uv_strerror(r)).ThrowAsJavaScriptException();
+      delete poll;
+      Napi::Error::New(env, std::string("uv_poll_init: ") + uv_strerror(r)).ThrowAsJavaScriptException();
+      return;
+    }
+    poll_ = poll;
+    poll_->data = this;
+    auto* timer = new uv_timer_t;
+    uv_timer_init(loop, timer);  // cannot fail
+    timer_ = timer;
+    timer_->data = this;
+    r = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (r != 0) {
+      Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r)).ThrowAsJavaScriptException();
       return;
     }
     // The sweep interval: a quarter of the shortest timeout, between 50 ms and 1 s.
