@@ -172,8 +172,9 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
       let m = fromStats.get(name);
       if (!m) {
         if (registry.getSingleMetric(name)) continue; // a labelled metric above already owns this name
-        const help = `tidewatch counter ${key} (see docs/metrics.md)`;
-        m = name.endsWith('_total')
+        const counter = name.endsWith('_total');
+        const help = `tidewatch ${counter ? 'counter' : 'gauge'} ${key} (see docs/metrics.md)`;
+        m = counter
           ? new Counter({ name, help, registers: [registry] })
           : new Gauge({ name, help, registers: [registry] });
         fromStats.set(name, m);
