@@ -445,14 +445,16 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     c.family = PutAddress(peer, c.src, &c.sport);
     sockaddr_storage local;
     socklen_t llen = sizeof local;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0) PutAddress(local, c.dst, &c.dport);
-    else {
-      memset(c.dst, 0, 16);
-      c.dport = 0;
-    }
-    c.started = now;
+    bool named = getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0;
     CloseReset(fd);
     shed_++;
+    // Without its destination a record would say 0.0.0.0: counted, not reported.
+    if (!named) {
+      no_origdst_++;
+      return;
+    }
+    PutAddress(local, c.dst, &c.dport);
+    c.started = now;
     PutRecord(kShed, &c, 0, 0, now, -1);
   }
 

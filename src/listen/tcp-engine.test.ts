@@ -32,6 +32,14 @@ async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
   }
 }
 
+/** Connects, sends `text` with a FIN, and resolves once the server has closed. */
+const sendAndClose = (port: number, host: string, text: string) =>
+  new Promise<void>((res) => {
+    const s = connect(port, host, () => s.end(text));
+    s.on('error', () => {});
+    s.on('close', () => res());
+  });
+
 test('a connection reset while still in the accept queue is recorded with its peer', async () => {
   // The socket listens before the engine takes it: the client connects, then resets, while nothing accepts.
   const fd = tcpListen('127.0.0.1', 0, 16);
@@ -64,12 +72,7 @@ test('a dual-stack socket reports IPv4 peers as plain IPv4 and IPv6 peers as IPv
   const engine = startTcpEngine(OPTS, (r) => records.push({ ...r, chunks: r.chunks.map((x) => ({ ...x })) }));
   try {
     engine.listen(fd);
-    for (const host of ['127.0.0.1', '::1'])
-      await new Promise<void>((res) => {
-        const s = connect(port, host, () => s.end(`hi ${host}`));
-        s.on('error', () => {});
-        s.on('close', () => res());
-      });
+    for (const host of ['127.0.0.1', '::1']) await sendAndClose(port, host, `hi ${host}`);
     const ends = await until(() => {
       const e = records.filter((r) => r.kind === 'end');
       return e.length === 2 ? e : undefined;
@@ -194,12 +197,7 @@ test('an error thrown while handling a batch goes to onError, and the engine kee
   );
   try {
     engine.listen(fd);
-    for (let i = 0; i < 2; i++)
-      await new Promise<void>((res) => {
-        const s = connect(port, '127.0.0.1', () => s.end('x'));
-        s.on('error', () => {});
-        s.on('close', () => res());
-      });
+    for (let i = 0; i < 2; i++) await sendAndClose(port, '127.0.0.1', 'x');
     await until(() => (ends.length === 2 ? true : undefined));
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /handler bug/);
