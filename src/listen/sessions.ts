@@ -13,7 +13,7 @@ import { RateLimitedLog } from '../core/log.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
 import { TcpSession, iso, plainAddress, type SessionOwner } from './tcp-session.js';
-import type { Datagram, OrigDst, SessionHandler, Tarpit } from './types.js';
+import type { Datagram, SessionHandler, Tarpit } from './types.js';
 
 export interface SessionsOptions {
   secureContext?: SecureContext | undefined;
@@ -217,30 +217,6 @@ export class Sessions implements SessionHandler, SessionOwner {
     this.open.add(s);
     this.engine.setExternal(this.open.size);
     for (const c of r.chunks) s.onRaw(Buffer.from(c.data), c.time);
-  }
-
-  /**
-   * Takes an accepted net.Socket (not through the engine): records, sniffs TLS, applies the caps and
-   * timeouts, closes. Used where a socket already exists in Node.
-   */
-  acceptTcp(socket: Socket, orig: OrigDst): void {
-    const src = plainAddress(socket.remoteAddress);
-    const sport = socket.remotePort ?? 0;
-    if (!src || this.closed) {
-      if (!src) this.ctx.stats.inc('listener_reset_before_accept_total');
-      socket.on('error', noop);
-      return void socket.destroy();
-    }
-    const r = { src, sport, dst: plainAddress(orig.dst), dport: orig.dport, started: Date.now() };
-    this.probe(r);
-    if (this.size >= this.capacity) {
-      socket.on('error', noop); // an RST racing ours must not crash the process
-      reset(socket);
-      return this.shed();
-    }
-    this.ctx.stats.inc('listener_sessions_total');
-    this.open.add(new TcpSession(this, socket, r.src, r.sport, r.dst, r.dport));
-    this.engine.setExternal(this.open.size);
   }
 
   recordUdp(d: Datagram): void {

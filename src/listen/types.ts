@@ -2,12 +2,6 @@
 // transparent TPROXY sockets) and the tarpit.
 import type { Socket } from 'node:net';
 
-/** Original destination of a connection or datagram (under TPROXY: the address the client aimed at). */
-export interface OrigDst {
-  dst: string;
-  dport: number;
-}
-
 export interface Datagram {
   src: string;
   sport: number;
