@@ -85,7 +85,8 @@ struct Payload {
   std::vector<Chunk> chunks;
 };
 
-enum State : uint8_t { kOpen, kClosing };
+// Which list a connection is in: open_, closing_ (FIN sent, waiting for the client's), or none.
+enum State : uint8_t { kOpen, kClosing, kDetached };
 
 struct Conn : Pollable {
   int fd;
@@ -282,15 +283,9 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   // callback before stop returns) and releases everything. Idempotent.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!running_) return info.Env().Undefined();
-    running_ = false;
-    for (Listener* l : listeners_) {
-      close(l->fd);
-      delete l;
-    }
-    listeners_.clear();
+    running_ = false;  // no accept or read runs before Teardown: the listeners can close there
     double now = NowMs();
     while (open_.head) End(open_.head, kShutdown, now);
-    while (closing_.head) Free(closing_.head, true);
     Flush();
     Teardown();
     Unref();
@@ -509,7 +504,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
 
   // The session is over: one END record, then RST (default), FIN (--fin) or the tarpit keeps it.
   void End(Conn* c, Reason reason, double now) {
-    open_.Unlink(c);
+    Detach(c);
     bool keep = keep_for_tarpit_ && running_ && (reason == kCap || reason == kTimeout);
     if (keep) {
       epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -522,8 +517,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
       shutdown(c->fd, SHUT_WR);
       delete c->payload;
       c->payload = nullptr;
-      c->state = kClosing;
       c->last = now + fin_grace_ms_;  // the deadline, for the sweep
+      c->state = kClosing;
       closing_.Push(c);
       if (reason == kFin) Drop(c);  // the client already sent its FIN: done at once
       return;
@@ -534,7 +529,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   // The first read began a TLS record: JS takes the descriptor with every byte read so far (all of them,
   // not only the kept ones: the handshake needs the whole ClientHello).
   void Handoff(Conn* c, size_t n, double now) {
-    open_.Unlink(c);
+    Detach(c);
     epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
     Chunk whole = {now, static_cast<uint32_t>(n)};
     PutRecord(kHandoff, c, 0, 0, now, c->fd, &whole, scratch_.data());
@@ -542,10 +537,16 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     Free(c, false);
   }
 
-  // Closes (RST when `reset`) and frees a connection that is in no list or in the closing list.
+  // Takes a connection out of whichever list holds it.
+  void Detach(Conn* c) {
+    if (c->state == kOpen) open_.Unlink(c);
+    else if (c->state == kClosing) closing_.Unlink(c);
+    c->state = kDetached;
+  }
+
+  // Closes (RST when `reset`) and frees a connection, wherever it is.
   void Free(Conn* c, bool reset) {
-    if (c->state == kClosing) closing_.Unlink(c);
-    else if (c->prev || c->next || open_.head == c) open_.Unlink(c);
+    Detach(c);
     if (c->fd >= 0) {
       if (reset) CloseReset(c->fd);
       else close(c->fd);
