@@ -115,46 +115,49 @@ export class Sessions implements SessionHandler, SessionOwner {
     return this.capacity;
   }
 
+  /** One engine record; what it throws goes to recordError (tcp-engine.ts catches per record). */
   private onRecord(r: EngineRecord): void {
-    try {
-      switch (r.kind) {
-        case 'accept':
-          this.ctx.stats.inc('listener_sessions_total');
-          return this.probe(r);
-        case 'shed':
-          this.probe(r);
-          return this.shed();
-        case 'end':
-          return this.endRecord(r);
-        case 'handoff':
-          return this.adopt(r);
-      }
-    } catch (err) {
-      // A record must never take the engine's callback down; the loss is counted and logged.
-      this.recordError(err);
+    switch (r.kind) {
+      case 'accept':
+        this.ctx.stats.inc('listener_sessions_total');
+        return this.probe('tcp', r, r.started);
+      case 'shed':
+        this.probe('tcp', r, r.started);
+        return this.shed();
+      case 'end':
+        return this.endRecord(r);
+      case 'handoff':
+        return this.adopt(r);
     }
   }
 
+  /** A record the engine could not have handled: counted and logged, never thrown into the engine. */
   private recordError(err: unknown): void {
     this.ctx.stats.inc('listener_record_errors_total');
     if (this.shedLog.allow('record'))
       this.ctx.log.error({ err }, 'a TCP session record could not be handled');
   }
 
-  private probe(r: { src: string; dst: string; sport: number; dport: number; started: number }): void {
-    if (this.ctx.bus.hasListeners('probe'))
-      this.ctx.bus.emit({
-        type: 'probe',
-        time: r.started,
-        via: 'listener',
-        proto: 'tcp',
-        kind: 'connect',
-        src: r.src,
-        dst: r.dst,
-        sport: r.sport,
-        dport: r.dport,
-        handshake: true,
-      });
+  /** The probe event of an accepted connection (a completed handshake) or of a datagram. */
+  private probe(
+    proto: 'tcp' | 'udp',
+    r: { src: string; dst: string; sport: number; dport: number },
+    time: number,
+  ): void {
+    if (!this.ctx.bus.hasListeners('probe')) return;
+    const tcp = proto === 'tcp';
+    this.ctx.bus.emit({
+      type: 'probe',
+      time,
+      via: 'listener',
+      proto,
+      kind: tcp ? 'connect' : 'udp',
+      src: r.src,
+      dst: r.dst,
+      sport: r.sport,
+      dport: r.dport,
+      ...(tcp ? { handshake: true } : {}),
+    });
   }
 
   private shed(): void {
@@ -223,18 +226,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (this.closed) return;
     const src = plainAddress(d.src);
     const dst = plainAddress(d.dst);
-    if (this.ctx.bus.hasListeners('probe'))
-      this.ctx.bus.emit({
-        type: 'probe',
-        time: d.time,
-        via: 'listener',
-        proto: 'udp',
-        kind: 'udp',
-        src,
-        dst,
-        sport: d.sport,
-        dport: d.dport,
-      });
+    this.probe('udp', { src, dst, sport: d.sport, dport: d.dport }, d.time);
     const keep = d.data.length > this.bufsize ? d.data.subarray(0, this.bufsize) : d.data;
     const ts = iso(d.time);
     const truncated = d.bytes > keep.length;

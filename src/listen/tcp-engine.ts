@@ -193,19 +193,12 @@ export function startTcpEngine(
       }
     },
   );
-  let stopped = false;
+  // stop() and unlisten() are idempotent in C (an unknown id or a stopped engine is a no-op).
   return {
     listen(fd) {
       if (!isCount(fd, 1 << 30)) throw new TidewatchError('TW_ERR_LISTEN', `invalid fd ${fd}`);
       const id = native.listen(fd);
-      let open = true;
-      return {
-        close() {
-          if (!open || stopped) return;
-          open = false;
-          native.unlisten(id);
-        },
-      };
+      return { close: () => native.unlisten(id) };
     },
     setCapacity(n) {
       if (isCount(n)) native.setCapacity(n);
@@ -214,11 +207,7 @@ export function startTcpEngine(
       if (isCount(n)) native.setExternal(n);
     },
     counters: () => native.counters(),
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      native.stop();
-    },
+    stop: () => native.stop(),
   };
 }
 
