@@ -99,8 +99,8 @@ export class TcpSession {
     readonly sport: number,
     readonly dst: string,
     readonly dport: number,
-    /** Accept time (ms): the engine accepted connections it hands over a little earlier. */
-    readonly started = Date.now(),
+    /** Accept time (ms): the engine accepted the connection before handing it over. */
+    readonly started: number,
   ) {
     this.last = started;
     this.app = socket;

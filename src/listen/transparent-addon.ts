@@ -3,6 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { loadAddon } from '../core/addon.js';
 import { TidewatchError } from '../core/errors.js';
+import type { Datagram } from './types.js';
 
 export type Family = 4 | 6;
 
@@ -102,17 +103,12 @@ export function closeFd(fd: number): void {
   if (Number.isInteger(fd) && fd >= 0) addon().closeFd(fd);
 }
 
-/** One received datagram, decoded from a batch record. `data` is a copy, safe to keep. */
-export interface ReceivedDatagram {
+/**
+ * One received datagram, decoded from a batch record (the batch's receiver stamps the time). `data` is a
+ * copy, safe to keep; `dst`/`dport` are '' / 0 when the kernel gave no original destination.
+ */
+export interface ReceivedDatagram extends Omit<Datagram, 'time'> {
   family: Family;
-  src: string;
-  sport: number;
-  /** Original destination; '' / 0 when the kernel gave none (not behind TPROXY). */
-  dst: string;
-  dport: number;
-  data: Buffer;
-  /** Whole size of the datagram on the wire. */
-  bytes: number;
 }
 
 export interface UdpReceiverOptions {
