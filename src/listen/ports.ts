@@ -11,23 +11,14 @@ import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import { httpPort } from '../config/load.js';
 import { formatPorts } from '../config/units.js';
-import { fdsInUse, raiseFdLimit } from './fd-limit.js';
+import { fdsInUse } from './fd-limit.js';
+import { fdReserve, fitToFdLimit } from './port-budget.js';
 import type { Sessions } from './sessions.js';
+import { errCode, SkippedPorts } from './skipped-ports.js';
 import { tcpListen } from './tcp-engine.js';
 
-/** File descriptors kept free for log files, the store, the web server and outgoing exports (up to 128). */
-const fdReserve = (soft: number) => Math.min(128, Math.floor(soft / 8));
 /** Listen backlog of each TCP port (capped by net.core.somaxconn). */
 const BACKLOG = 1024;
-
-interface Skipped {
-  inUse: number[];
-  denied: number[];
-  other: number[];
-  limit: number[];
-}
-
-const errCode = (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'ERR';
 
 /** Local unicast addresses of every interface, link-local IPv6 with its zone (fe80::1%eth0). */
 export function localAddresses(family?: 4 | 6): string[] {
@@ -51,104 +42,35 @@ function udpHosts(bind: readonly string[]): string[] {
   return [...out];
 }
 
-export async function startPorts(ctx: SensorContext, sessions: Sessions): Promise<Component> {
-  const { cfg, log } = ctx;
-  const rlog = new RateLimitedLog(log);
-  const excluded = new Set(cfg.excludePorts);
-  const hp = httpPort(cfg.http);
-  if (hp) excluded.add(hp);
-  const tcpPorts = cfg.tcpPorts.filter((p) => !excluded.has(p));
-  const udpPorts = cfg.udpPorts.filter((p) => !excluded.has(p));
-  let tcpHosts = cfg.bind.length ? [...cfg.bind] : ['::'];
-  const uHosts = udpPorts.length ? udpHosts(cfg.bind) : [];
+/** The listening sockets: TCP ones handed to the session engine, UDP ones recording into sessions. */
+class PortSockets {
+  private readonly tcp: { close(): void }[] = [];
+  private readonly udp: UdpSocket[] = [];
 
-  // Fit to the open-file limit: sockets first within a budget that leaves room for sessions.
-  const limit = await raiseFdLimit();
-  const soft = Math.min(limit.soft, 1 << 24);
-  const sessionReserve = Math.min(cfg.maxSessions, Math.floor(soft / 4));
-  const budget = Math.max(0, soft - fdsInUse() - fdReserve(soft) - sessionReserve);
-  const tcpWanted = tcpPorts.length * tcpHosts.length;
-  const udpWanted = udpPorts.length * uHosts.length;
-  const udpBudget = Math.min(udpWanted, Math.max(budget - tcpWanted, Math.floor(budget / 2)));
-  const tcpBudget = budget - udpBudget;
-  const tcpFit = tcpHosts.length ? Math.min(tcpPorts.length, Math.floor(tcpBudget / tcpHosts.length)) : 0;
-  const udpFit = uHosts.length ? Math.min(udpPorts.length, Math.floor(udpBudget / uHosts.length)) : 0;
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly rlog: RateLimitedLog,
+  ) {}
 
-  const tcpSkip: Skipped = { inUse: [], denied: [], other: [], limit: tcpPorts.slice(tcpFit) };
-  const udpSkip: Skipped = { inUse: [], denied: [], other: [], limit: udpPorts.slice(udpFit) };
-  const servers: { close(): void }[] = [];
-  const udp: UdpSocket[] = [];
+  get count(): number {
+    return this.tcp.length + this.udp.length;
+  }
 
-  const noteSkip = (skip: Skipped, port: number, err: unknown) => {
-    const code = errCode(err);
-    const list =
-      code === 'EADDRINUSE'
-        ? skip.inUse
-        : code === 'EACCES' || code === 'EPERM'
-          ? skip.denied
-          : code === 'EMFILE' || code === 'ENFILE'
-            ? skip.limit
-            : skip.other;
-    if (!list.includes(port)) list.push(port);
-    if (list === skip.other) log.debug({ port, code }, 'cannot bind port');
-  };
-
-  // ── TCP ─────────────────────────────────────────────────────────────────────────────────────────
   // Sockets made here, owned by the session engine from then on (it accepts, and handles EMFILE by
   // shedding with a reserve descriptor and pausing the port with a growing delay).
-  const listenTcp = async (host: string, port: number): Promise<void> => {
+  listenTcp = async (host: string, port: number): Promise<void> => {
     const fd = tcpListen(host, port, BACKLOG);
-    servers.push(sessions.listenTcp(fd));
+    this.tcp.push(this.sessions.listenTcp(fd));
   };
 
-  const bindAll = async (
-    hosts: string[],
-    ports: number[],
-    bind: (h: string, p: number) => Promise<void>,
-    skip: Skipped,
-  ) => {
-    const bound = new Set<number>();
-    await Promise.all(
-      ports.flatMap((port) =>
-        hosts.map((h) =>
-          bind(h, port).then(
-            () => void bound.add(port),
-            (err) => noteSkip(skip, port, err),
-          ),
-        ),
-      ),
-    );
-    return [...bound].sort((a, b) => a - b);
-  };
-
-  // Dual-stack :: fails where IPv6 is off: then IPv4 only. The first port tells.
-  let tcpList = tcpPorts.slice(0, tcpFit);
-  const preBound: number[] = [];
-  if (!cfg.bind.length && tcpList.length) {
-    const first = tcpList[0]!;
-    try {
-      await listenTcp('::', first);
-      preBound.push(first);
-      tcpList = tcpList.slice(1);
-    } catch (err) {
-      if (['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes(errCode(err))) tcpHosts = ['0.0.0.0'];
-      else {
-        noteSkip(tcpSkip, first, err);
-        tcpList = tcpList.slice(1);
-      }
-    }
-  }
-  const tcpBound = [...preBound, ...(await bindAll(tcpHosts, tcpList, listenTcp, tcpSkip))];
-
-  // ── UDP ─────────────────────────────────────────────────────────────────────────────────────────
-  const bindUdp = (host: string, port: number): Promise<void> =>
+  bindUdp = (host: string, port: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const zone = host.indexOf('%');
       const dst = zone >= 0 ? host.slice(0, zone) : host;
       const s = createSocket({ type: isIPv6(dst) ? 'udp6' : 'udp4' });
       s.once('error', reject);
       s.on('message', (data, rinfo) =>
-        sessions.recordUdp({
+        this.sessions.recordUdp({
           src: rinfo.address,
           sport: rinfo.port,
           dst,
@@ -161,66 +83,105 @@ export async function startPorts(ctx: SensorContext, sessions: Sessions): Promis
       s.bind({ address: host, port }, () => {
         s.removeListener('error', reject);
         s.on('error', (err) =>
-          rlog.error(`udp:${errCode(err)}`, { port, code: errCode(err) }, 'UDP receive failed'),
+          this.rlog.error(`udp:${errCode(err)}`, { port, code: errCode(err) }, 'UDP receive failed'),
         );
-        udp.push(s);
+        this.udp.push(s);
         resolve();
       });
     });
-  const udpBound = await bindAll(uHosts, udpPorts.slice(0, udpFit), bindUdp, udpSkip);
 
-  // ── Report ──────────────────────────────────────────────────────────────────────────────────────
+  close = (): void => {
+    for (const s of this.tcp) s.close();
+    this.tcp.length = 0;
+    for (const s of this.udp) s.close();
+    this.udp.length = 0;
+  };
+}
+
+/** Binds every port on every host; returns the ports bound on at least one host, ascending. */
+async function bindAll(
+  hosts: string[],
+  ports: number[],
+  bind: (h: string, p: number) => Promise<void>,
+  skip: SkippedPorts,
+): Promise<number[]> {
+  const bound = new Set<number>();
+  await Promise.all(
+    ports.flatMap((port) =>
+      hosts.map((h) =>
+        bind(h, port).then(
+          () => void bound.add(port),
+          (err) => skip.note(port, err),
+        ),
+      ),
+    ),
+  );
+  return [...bound].sort((a, b) => a - b);
+}
+
+/** TCP on the --bind hosts, or dual-stack :: that falls back to IPv4 where IPv6 is off (the first port tells). */
+async function bindTcp(
+  sockets: PortSockets,
+  bind: readonly string[],
+  ports: number[],
+  skip: SkippedPorts,
+): Promise<{ bound: number[]; hosts: string[] }> {
+  if (bind.length)
+    return { bound: await bindAll([...bind], ports, sockets.listenTcp, skip), hosts: [...bind] };
+  let hosts = ['::'];
+  const first = ports[0];
+  if (first === undefined) return { bound: [], hosts };
+  const preBound: number[] = [];
+  try {
+    await sockets.listenTcp('::', first);
+    preBound.push(first);
+  } catch (err) {
+    if (['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes(errCode(err))) hosts = ['0.0.0.0'];
+    else skip.note(first, err);
+  }
+  const rest = hosts[0] === '::' ? ports.slice(1) : ports;
+  return { bound: [...preBound, ...(await bindAll(hosts, rest, sockets.listenTcp, skip))], hosts };
+}
+
+export async function startPorts(ctx: SensorContext, sessions: Sessions): Promise<Component> {
+  const { cfg, log } = ctx;
+  const excluded = new Set(cfg.excludePorts);
+  const hp = httpPort(cfg.http);
+  if (hp) excluded.add(hp);
+  const tcpPorts = cfg.tcpPorts.filter((p) => !excluded.has(p));
+  const udpPorts = cfg.udpPorts.filter((p) => !excluded.has(p));
+  const uHosts = udpPorts.length ? udpHosts(cfg.bind) : [];
+  const { soft, tcpFit, udpFit } = await fitToFdLimit(
+    { ports: tcpPorts.length, hosts: cfg.bind.length || 1 },
+    { ports: udpPorts.length, hosts: uHosts.length },
+    cfg.maxSessions,
+  );
+  const tcpSkip = new SkippedPorts('tcp', log, tcpPorts.slice(tcpFit));
+  const udpSkip = new SkippedPorts('udp', log, udpPorts.slice(udpFit));
+  const sockets = new PortSockets(sessions, new RateLimitedLog(log));
+
+  const tcp = await bindTcp(sockets, cfg.bind, tcpPorts.slice(0, tcpFit), tcpSkip);
+  const udpBound = await bindAll(uHosts, udpPorts.slice(0, udpFit), sockets.bindUdp, udpSkip);
+
   sessions.fitFds(fdsInUse() - sessions.size, fdReserve(soft));
   log.info(
     {
-      tcp: formatPorts(tcpBound),
+      tcp: formatPorts(tcp.bound),
       udp: formatPorts(udpBound),
-      tcpHosts,
+      tcpHosts: tcp.hosts,
       udpHosts: uHosts,
-      sockets: servers.length + udp.length,
+      sockets: sockets.count,
       fdLimit: soft,
       maxSessions: sessions.limitValue,
     },
-    `listening on ${tcpBound.length} TCP and ${udpBound.length} UDP ports`,
+    `listening on ${tcp.bound.length} TCP and ${udpBound.length} UDP ports`,
   );
-  for (const [proto, skip] of [
-    ['tcp', tcpSkip],
-    ['udp', udpSkip],
-  ] as const) {
-    const f = (l: number[]) => formatPorts([...new Set(l)].sort((a, b) => a - b));
-    if (skip.inUse.length)
-      log.warn({ proto, ports: f(skip.inUse) }, `${proto} ports in use by other services, skipped`);
-    if (skip.denied.length)
-      log.warn(
-        { proto, ports: f(skip.denied) },
-        `${proto} ports not permitted, skipped: ports below 1024 need root or CAP_NET_BIND_SERVICE`,
-      );
-    if (skip.other.length)
-      log.warn({ proto, ports: f(skip.other) }, `${proto} ports that could not be bound, skipped`);
-    if (skip.limit.length)
-      log.warn(
-        {
-          proto,
-          bound: proto === 'tcp' ? tcpBound.length : udpBound.length,
-          skipped: f(skip.limit),
-          fdLimit: soft,
-        },
-        `open-file limit too low: bound ${proto === 'tcp' ? tcpBound.length : udpBound.length} ${proto} ports, ` +
-          `skipped ${skip.limit.length}; raise the hard limit (ulimit -Hn, LimitNOFILE= in the systemd unit, ` +
-          `or prlimit --pid PID --nofile=N:N) or use --listen tproxy, which needs two sockets for all ports`,
-      );
-  }
+  tcpSkip.report(tcp.bound.length, soft);
+  udpSkip.report(udpBound.length, soft);
   if (sessions.limitValue < cfg.maxSessions)
     log.warn(
       { maxSessions: sessions.limitValue, wanted: cfg.maxSessions, fdLimit: soft },
       'open-file limit too low for --max-sessions: open sessions capped lower',
     );
-
-  const shut = () => {
-    for (const s of servers) s.close();
-    servers.length = 0;
-    for (const s of udp) s.close();
-    udp.length = 0;
-  };
-  return component('listener-ports', async () => shut(), shut);
+  return component('listener-ports', async () => sockets.close(), sockets.close);
 }
