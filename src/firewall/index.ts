@@ -1,4 +1,4 @@
-// nftables block sets with timeouts (--block) and the tarpit (--tarpit, see tarpit.ts).
+// nftables block sets with timeouts (--block); the tarpit (--tarpit) is a socket feeder in listen/tarpit.ts.
 // Subscribed to scan events before the sinks (sensor.ts), so each event's action is decided before it is
 // written; the nft work runs afterwards, batched. The table is installed at start (replacing a crashed run's
 // leftover) and removed on close.

@@ -3,7 +3,7 @@
 import { createSecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
-import { createTarpit } from '../firewall/tarpit.js';
+import { createTarpit } from './tarpit.js';
 import { startPorts } from './ports.js';
 import { Sessions } from './sessions.js';
 import { honeypotTlsOptions, loadOrCreateCertificate } from './tls/certificate.js';

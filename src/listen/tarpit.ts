@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { SensorContext } from '../core/context.js';
-import type { Tarpit } from '../listen/types.js';
+import type { Tarpit } from './types.js';
 
 /** Bytes read (and discarded) from a held client before we stop reading from it. */
 const READ_CAP = 64 * 1024;
