@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startMetrics, metricName } from './prometheus.js';
+import { startMetrics } from './prometheus.js';
+import { metricName } from './prometheus-stats.js';
 import { PortCounts } from './prometheus-ports.js';
 import { loadConfig } from '../config/load.js';
 import { EventBus } from '../core/bus.js';
