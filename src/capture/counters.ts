@@ -5,7 +5,8 @@
 // record i starts 8-byte aligned: u32 tsSec, u32 tsUsec, u32 caplen, u32 origLen (little-endian), then
 // caplen bytes of the frame; the next record starts at align8(offset + 16 + caplen).
 import type { PacketCounts, ProbeEvent, ProbeKind } from '../core/events.js';
-import { AddressSet, formatAddress, isPrivateV4, isPrivateV6, v4AtOffset } from './addresses.js';
+import { formatAddress, isPrivateV4, isPrivateV6, v4At } from '../core/addresses.js';
+import { AddressSet } from './addresses.js';
 import {
   Decoded,
   decodeFrame,
@@ -240,10 +241,7 @@ export class PacketCounters {
     if (d.ipVersion === 0) return false; // address filters apply to IP packets only
     const v = d.ipVersion;
     if (this.own.size > 0 && this.own.has(v, buf, d.srcOff)) return true;
-    if (
-      this.excludePrivate &&
-      (v === 4 ? isPrivateV4(v4AtOffset(buf, d.srcOff)) : isPrivateV6(buf, d.srcOff))
-    )
+    if (this.excludePrivate && (v === 4 ? isPrivateV4(v4At(buf, d.srcOff)) : isPrivateV6(buf, d.srcOff)))
       return true;
     return this.onlyDst.size > 0 && !this.onlyDst.has(v, buf, d.dstOff);
   }
@@ -254,7 +252,7 @@ export class PacketCounters {
    */
   private address(buf: Buffer, off: number): string {
     if (this.d.ipVersion !== 4) return this.address6(buf, off);
-    const n = v4AtOffset(buf, off);
+    const n = v4At(buf, off);
     let s = this.v4Text.get(n);
     if (s === undefined) {
       if (this.v4Text.size >= V4_TEXT_CACHE) this.v4Text.clear();
@@ -321,8 +319,7 @@ export class PacketCounters {
     const usec = dv.getUint32(rec + 4, true);
     // floor(probe.time / 1000) with probe.time = sec * 1000 + floor(usec / 1000), usec unchecked in files.
     const sec = dv.getUint32(rec, true) + (usec < 1e6 ? 0 : Math.floor(usec / 1e6));
-    if (d.ipVersion === 4)
-      this.daily!.addV4(tcp, d.dport, v4AtOffset(buf, d.dstOff), v4AtOffset(buf, d.srcOff), sec);
+    if (d.ipVersion === 4) this.daily!.addV4(tcp, d.dport, v4At(buf, d.dstOff), v4At(buf, d.srcOff), sec);
     else
       this.daily!.addRow(
         tcp ? 'TCP' : 'UDP',

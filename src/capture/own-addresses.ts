@@ -2,7 +2,7 @@
 // captures incoming packets only (pcap_setdirection); this covers what the direction cannot: loopback
 // and `any` (where a packet the host sends to itself shows up as incoming on lo), and bridges/tunnels
 // that re-inject our packets. Refreshed by polling because Node has no address-change event.
-import { hostAddresses } from '../core/ip.js';
+import { hostAddresses } from '../core/addresses.js';
 
 /** Calls onChange now and whenever the set of host addresses changes. */
 export function watchOwnAddresses(onChange: (addrs: string[]) => void, intervalMs = 5000): () => void {

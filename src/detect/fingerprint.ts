@@ -1,6 +1,7 @@
 // Scanner and OS fingerprints from the headers of one connection attempt (docs/fingerprints.md gives every
 // rule with its source). Pure functions over a probe: no state, no allocation for the common no-match case
 // beyond the result array.
+import { ipv4ToUint } from '../core/addresses.js';
 import type { ProbeEvent, Tag } from '../core/events.js';
 
 export type ProbeHeaders = Pick<
@@ -16,29 +17,6 @@ export function initialTtl(ttl: number): number {
   if (ttl <= 64) return 64;
   if (ttl <= 128) return 128;
   return 255;
-}
-
-/** IPv4 dotted quad to an unsigned 32-bit number, or -1 (IPv6, malformed). Hand-written: hot path. */
-export function ipv4ToUint(ip: string): number {
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || part > 255) return -1;
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      part = part * 10 + (c - 48);
-      digits++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0 || part > 255) return -1;
-  return n * 256 + part;
 }
 
 const sameOptions = (a: readonly number[] | undefined, b: readonly number[]): boolean => {

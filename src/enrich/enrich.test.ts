@@ -7,6 +7,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { EventBus } from '../core/bus.js';
+import { isReservedAddress } from '../core/addresses.js';
 import type { SensorContext } from '../core/context.js';
 import type { ScanEvent, SessionEvent } from '../core/events.js';
 import { createLogger } from '../core/log.js';
@@ -14,7 +15,7 @@ import { Stats } from '../core/stats.js';
 import { parseAsnLine } from './asn.js';
 import { GeoDb } from './geo.js';
 import { geoLookupFor, startEnricher } from './index.js';
-import { isPrivate, parseIp } from './ip.js';
+import { parseIp } from './ip.js';
 
 const network: string[] = [];
 const restore: (() => void)[] = [];
@@ -107,7 +108,7 @@ describe('address parsing and CSV lines', () => {
     assert.deepEqual(a, b);
     assert.deepEqual(parseIp('::ffff:1.2.3.4'), { v: 4, n: 0x01020304 });
     assert.equal(parseIp('1.2.3'), undefined);
-    assert.equal(isPrivate(parseIp('198.20.0.1')!), false);
+    assert.equal(isReservedAddress('198.20.0.1'), false);
   });
   it('reads quoted organisations', () => {
     assert.deepEqual(parseAsnLine('35309568,35313663,201907,"LLC ""SPUTNIK"""'), {

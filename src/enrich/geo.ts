@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 
 import { Reader, type CountryResponse } from 'maxmind';
 
+import { isReservedAddress, uintToIpv4 } from '../core/addresses.js';
 import type { Geo } from '../core/events.js';
 import { AsnTable } from './asn.js';
-import { isPrivate, numToIpv4, parseIp } from './ip.js';
+import { parseIp } from './ip.js';
 
 /** Addresses whose result is cached, at most (older half forgotten first): bounds memory under a flood. */
 export const GEO_CACHE_MAX = 100_000;
@@ -89,10 +90,10 @@ export class GeoDb {
 
   private resolve(ip: string): Geo | undefined {
     const p = parseIp(ip);
-    if (!p || isPrivate(p)) return undefined;
+    if (!p || isReservedAddress(ip)) return undefined;
     const geo: Geo = {};
     // An IPv4-mapped IPv6 address is asked as plain IPv4: the mmdb does not alias ::ffff:0:0/96.
-    const cc = this.country?.get(p.v === 4 ? numToIpv4(p.n) : ip)?.country_code;
+    const cc = this.country?.get(p.v === 4 ? uintToIpv4(p.n) : ip)?.country_code;
     if (typeof cc === 'string' && /^[A-Z]{2}$/.test(cc)) geo.cc = cc;
     if (this.asnReady) {
       const a = p.v === 4 ? this.asn.lookupV4(p.n) : this.asn.lookupV6(p.hi, p.lo);

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { TidewatchError } from '../core/errors.js';
-import { hostAddresses } from '../core/ip.js';
+import { hostAddresses } from '../core/addresses.js';
 import { parseProcNet } from '../core/procnet.js';
 
 /** A source address in canonical form: IPv4 dotted quad or lower-case compressed IPv6. */

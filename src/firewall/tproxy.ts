@@ -11,7 +11,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { httpPort } from '../config/load.js';
 import { portRanges } from '../config/units.js';
 import { ConfigError, TidewatchError } from '../core/errors.js';
-import { parseAddress } from '../core/ip.js';
+import { parseAddress } from '../core/addresses.js';
 
 export const TABLE = 'tidewatch_tproxy';
 /** fwmark set on diverted packets ("tw"). */

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fdsInUse, parseLimits, readFdLimit } from './fd-limit.js';
 import { httpPort } from '../config/load.js';
-import { localAddresses } from './ports.js';
 
 test('parses the open-files line of /proc/<pid>/limits', () => {
   const text =
@@ -27,11 +26,4 @@ test('the --http port is kept out of the TCP set', () => {
   assert.equal(httpPort('[::1]:9000'), 9000);
   assert.equal(httpPort('off'), undefined);
   assert.equal(httpPort('host:notaport'), undefined);
-});
-
-test('local addresses include loopback, IPv6 link-local with its zone', () => {
-  const all = localAddresses();
-  assert.ok(all.includes('127.0.0.1'));
-  assert.ok(localAddresses(4).every((a) => !a.includes(':')));
-  for (const a of all) if (/^fe80:/i.test(a)) assert.match(a, /%/);
 });

@@ -5,7 +5,7 @@
 // The set is fitted to the open-file limit; ports in use or not permitted are skipped and reported.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { localAddresses } from '../core/addresses.js';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
@@ -19,18 +19,6 @@ import { tcpListen } from './tcp-engine.js';
 
 /** Listen backlog of each TCP port (capped by net.core.somaxconn). */
 const BACKLOG = 1024;
-
-/** Local unicast addresses of every interface, link-local IPv6 with its zone (fe80::1%eth0). */
-export function localAddresses(family?: 4 | 6): string[] {
-  const out: string[] = [];
-  for (const [name, addrs] of Object.entries(networkInterfaces()))
-    for (const a of addrs ?? []) {
-      const fam = a.family === 'IPv4' ? 4 : 6;
-      if (family && fam !== family) continue;
-      out.push(fam === 6 && /^fe80:/i.test(a.address) ? `${a.address}%${name}` : a.address);
-    }
-  return out;
-}
 
 function udpHosts(bind: readonly string[]): string[] {
   if (!bind.length) return localAddresses();

@@ -7,12 +7,13 @@
 // and a TcpSession (node:tls completes the handshake); those are the sessions this file times out itself.
 import { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import { plainAddress } from '../core/addresses.js';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason, SessionEvent } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
-import { TcpSession, iso, plainAddress, type SessionOwner } from './tcp-session.js';
+import { TcpSession, iso, type SessionOwner } from './tcp-session.js';
 import type { Datagram, SessionHandler, Tarpit } from './types.js';
 
 export interface SessionsOptions {

@@ -4,9 +4,10 @@
 import { constants } from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
 import { loadAddon } from '../core/addon.js';
+import { formatAddress } from '../core/addresses.js';
 import { TidewatchError } from '../core/errors.js';
 import type { CloseReason } from '../core/events.js';
-import { formatAddr, type Family } from './transparent-addon.js';
+import type { Family } from './transparent-addon.js';
 
 /** Bytes before a record's chunk table (see the layout in native/tcp-engine.cc). */
 export const RECORD_HEADER = 80;
@@ -126,9 +127,9 @@ export function decodeRecords(buf: Buffer, fn: (r: EngineRecord) => void): void 
     fn({
       kind,
       family,
-      src: formatAddr(family, buf, off + 48),
+      src: formatAddress(family, buf, off + 48),
       sport: buf.readUInt16LE(off + 4),
-      dst: formatAddr(family, buf, off + 64),
+      dst: formatAddress(family, buf, off + 64),
       dport: buf.readUInt16LE(off + 6),
       started: buf.readDoubleLE(off + 16),
       ended: buf.readDoubleLE(off + 24),

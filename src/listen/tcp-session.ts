@@ -2,7 +2,7 @@
 // time), sniffs the first bytes for a TLS ClientHello and, when one comes, completes the handshake and
 // records the decrypted data instead. Ends on the client's FIN or RST, on the byte cap, or when the owner
 // (sessions.ts) times it out or shuts down; then the owner writes the record and closes the socket.
-import { isIPv4, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { CloseReason, SessionEvent, TlsInfo } from '../core/events.js';
 import { nowIso } from '../core/events.js';
@@ -25,12 +25,6 @@ export interface SessionOwner {
   readonly bufsize: number;
   readonly secureContext: SecureContext | undefined;
   ended(session: TcpSession, reason: CloseReason): void;
-}
-
-/** IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d; records carry the plain IPv4 address. */
-export function plainAddress(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
 }
 
 type Phase = 'sniff' | 'hello' | 'tls' | 'plain';

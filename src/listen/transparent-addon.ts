@@ -1,6 +1,7 @@
 // Typed wrapper of the transparent-socket addon (native/transparent.cc). The C++ side trusts its arguments,
 // so every value is validated here first; errors become TidewatchError codes.
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatAddress } from '../core/addresses.js';
 import { loadAddon } from '../core/addon.js';
 import { TidewatchError } from '../core/errors.js';
 import type { Datagram } from './types.js';
@@ -118,32 +119,6 @@ export interface UdpReceiverOptions {
   maxBatch?: number;
 }
 
-export function formatAddr(family: Family, buf: Buffer, off: number): string {
-  if (family === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(buf.readUInt16BE(off + i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952) so addresses read like node's own.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (parts[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && parts[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return parts.join(':');
-  const head = parts.slice(0, best).join(':');
-  const tail = parts.slice(best + bestLen).join(':');
-  return `${head}::${tail}`;
-}
-
 /** Decodes `count` records of a batch buffer (exported for tests and the benchmark). */
 export function decodeBatch(
   buf: Buffer,
@@ -159,9 +134,9 @@ export function decodeBatch(
     const missing = (buf[off + 7]! & 1) !== 0;
     fn({
       family,
-      src: formatAddr(family, buf, off + 16),
+      src: formatAddress(family, buf, off + 16),
       sport: buf.readUInt16BE(off + 8),
-      dst: missing ? '' : formatAddr(family, buf, off + 32),
+      dst: missing ? '' : formatAddress(family, buf, off + 32),
       dport: missing ? 0 : buf.readUInt16BE(off + 10),
       data: Buffer.from(buf.subarray(off + RECORD_HEADER, off + RECORD_HEADER + kept)),
       bytes,

@@ -1,6 +1,6 @@
 // Builders of packet bytes for decoder tests and the capture generator: every header written field by
 // field, with overrides to make each length lie. Also builds batch buffers in the capture batch contract.
-import { parseAddress } from '../../src/core/ip.js';
+import { parseAddress } from '../../src/core/addresses.js';
 
 const parsed = new Map<string, Buffer>();
 /** Address bytes, memoized (the generator writes millions of packets from a few thousand addresses). */
