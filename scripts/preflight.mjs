@@ -36,6 +36,8 @@ const TEST = {
   procps: '/usr/bin/ps',
   iptables: '/usr/sbin/iptables',
   'iputils-ping': '/usr/bin/ping',
+  'clickhouse-server': '/usr/sbin/clickhouse-server',
+  'clickhouse-client': '/usr/bin/clickhouse-client',
 };
 
 const wanted = { ...BUILD, ...(mode === 'system' ? {} : RUNTIME), ...(mode === 'test' ? TEST : {}) };

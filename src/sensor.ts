@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { startCapture } from './capture/index.js';
 import { startDetectors, startTagger } from './detect/index.js';
 import { startEnricher } from './enrich/index.js';
+import { startClickHouseShipper } from './export/clickhouse/index.js';
 import { startJsonTcp } from './export/json-tcp.js';
 import { startMetrics } from './export/prometheus.js';
 import { startBlocker } from './firewall/index.js';
@@ -66,6 +67,7 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     if (cfg.rawFiles) add(await startRawFiles(ctx));
     add(await startDailyCsv(ctx));
     if (cfg.jsonTcp) add(await startJsonTcp(ctx));
+    if (cfg.clickhouse) add(await startClickHouseShipper(ctx));
     const metrics = await startMetrics(ctx);
     add(metrics);
     // Detectors, then sources, then the web server.

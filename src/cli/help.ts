@@ -44,6 +44,8 @@ export const MAIN_HELP = `Usage: tidewatch <command> [options]
 Commands:
   run                 run the sensor (tidewatch run --help lists every option)
   analyze FILE        count a pcap or pcapng file offline (--json for one JSON document)
+  serve               dashboard and API only, over a fleet's ClickHouse (tidewatch serve --help)
+  clickhouse init URL create or migrate the fleet schema in ClickHouse
   version             print the version
 
 The quick start is \`npm start\` (= tidewatch run on the embedded default).
@@ -57,4 +59,12 @@ sources and the daily rows (Tsusen's CSV).
   --json            one JSON document on stdout
   --filter BPF      BPF filter in tcpdump syntax
   --max-sources N   per-source rows kept at most (default 1000000)
+`;
+
+export const CLICKHOUSE_HELP = `Usage: tidewatch clickhouse init URL
+
+Creates the fleet schema in ClickHouse, or migrates it to this version, and exits
+(sensors started with --clickhouse do the same at start). URL:
+http://USER:PASSWORD@HOST:8123/DATABASE; the password may instead come from
+TIDEWATCH_CLICKHOUSE_PASSWORD. See docs/fleet.md.
 `;

@@ -4,10 +4,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runAnalyze } from '../capture/analyze.js';
 import { loadConfig, suggestFlag } from '../config/load.js';
 import { OPTIONS, type OptionKey, flagOf } from '../config/schema.js';
-import { isTidewatchError } from '../core/errors.js';
+import { isTidewatchError, TidewatchError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { startSensor } from '../sensor.js';
-import { ANALYZE_HELP, MAIN_HELP, runHelp } from './help.js';
+import { openClient, parseClickHouseUrl, PASSWORD_ENV, redacted } from '../store/clickhouse/client.js';
+import { migrate } from '../store/clickhouse/schema.js';
+import { ANALYZE_HELP, CLICKHOUSE_HELP, MAIN_HELP, runHelp } from './help.js';
 
 function die(message: string, code = 2): never {
   process.stderr.write(`tidewatch: ${message}\n`);
@@ -109,6 +111,30 @@ async function analyze(args: string[]): Promise<void> {
   process.exitCode = code;
 }
 
+/** tidewatch clickhouse init URL: creates or migrates the fleet schema, then exits. */
+async function clickhouse(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help || positionals[0] !== 'init' || positionals.length !== 2) {
+    if (!values.help) process.exitCode = 2;
+    process.stdout.write(CLICKHOUSE_HELP);
+    return;
+  }
+  const target = parseClickHouseUrl(positionals[1]!, process.env[PASSWORD_ENV] ?? '');
+  const ch = openClient(target, { requestTimeoutMs: 30_000 });
+  try {
+    const m = await migrate(ch, target.database).catch((err: unknown) => {
+      if (isTidewatchError(err)) throw err;
+      throw new TidewatchError(
+        'TW_ERR_CLICKHOUSE',
+        `ClickHouse at ${redacted(target)}: ${(err as Error).message}`,
+      );
+    });
+    process.stdout.write(`${redacted(target)}: schema ${m.from} -> ${m.to}\n`);
+  } finally {
+    await ch.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -116,6 +142,8 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'analyze':
       return analyze(rest);
+    case 'clickhouse':
+      return clickhouse(rest);
     case 'version':
     case '--version': {
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -131,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(MAIN_HELP);
       return;
     default:
-      die(`unknown command "${command}": use run, analyze or version (tidewatch --help)`);
+      die(`unknown command "${command}": use run, serve, analyze, clickhouse or version (tidewatch --help)`);
   }
 }
 

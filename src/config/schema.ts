@@ -133,6 +133,18 @@ export const OPTIONS = {
     'on',
     'country and ASN of every source from data shipped in npm packages',
   ),
+  clickhouse: str(
+    '',
+    'ship every event to ClickHouse for a fleet view: http://USER:PASSWORD@HOST:8123/DATABASE (docs/fleet.md)',
+    'URL',
+  ),
+  clickhousePassword: str(
+    '',
+    'password for --clickhouse when the URL has none (set it in the environment: it is never logged)',
+    'SECRET',
+  ),
+  clickhouseSpoolMax: size('1GiB', 'disk spool for ClickHouse batches while the server is down or slow'),
+  clickhouseFlush: duration('5s', 'ship a ClickHouse batch this often (or at 50000 rows)'),
   metricsTopPorts: int(100, 'ports with their own label in /metrics (bounded cardinality)', 1, 65535),
 } as const;
 

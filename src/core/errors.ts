@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'TW_ERR_PCAP_FILE'
   | 'TW_ERR_LISTEN'
   | 'TW_ERR_STORE'
-  | 'TW_ERR_HTTP';
+  | 'TW_ERR_HTTP'
+  | 'TW_ERR_CLICKHOUSE';
 
 export class TidewatchError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,39 @@
+// Inserts one chunk (one table's rows, one batch id) so that sending it twice stores it once. A chunk that
+// may have reached the server before (the first one read after a restart, and any chunk whose last attempt
+// failed: the server may have written it before the error reached us) is checked first: for each UTC day in
+// it, are rows with its batch id already there? An insert writes one part per day partition, all or
+// nothing, so a day that is present is complete and is left out, and only missing days are inserted. The
+// materialized views see each row once, so the counters built from them count it once.
+import type { ClickHouseClient } from '@clickhouse/client';
+
+import { day as dayLit, int, list, qualified, sql } from '../../store/clickhouse/sql.js';
+import type { Chunk } from './batch.js';
+
+const DAY_MS = 86_400_000;
+
+/** Days (YYYY-MM-DD) of the chunk that already hold rows of its batch. */
+async function daysPresent(ch: ClickHouseClient, database: string, c: Chunk): Promise<Set<string>> {
+  const days = [...new Set(c.rows.map((r) => String(r.day)))];
+  const lits = days.map((d) => dayLit(Math.round(Date.parse(`${d}T00:00:00Z`) / DAY_MS)));
+  const q = sql`SELECT toString(day) AS d FROM ${qualified(database, c.table)}
+    WHERE day IN (${list(lits)}) AND batch = ${int(c.batch)} GROUP BY day`;
+  const rows = await (await ch.query({ query: q.text, format: 'JSONEachRow' })).json<{ d: string }>();
+  return new Set(rows.map((r) => r.d));
+}
+
+/** Inserts the chunk (only its missing days when it may have been sent before); returns rows inserted. */
+export async function sendChunk(
+  ch: ClickHouseClient,
+  database: string,
+  c: Chunk,
+  maybeSent: boolean,
+): Promise<number> {
+  let rows = c.rows;
+  if (maybeSent && rows.length) {
+    const present = await daysPresent(ch, database, c);
+    if (present.size) rows = rows.filter((r) => !present.has(String(r.day)));
+  }
+  if (!rows.length) return 0;
+  await ch.insert({ table: qualified(database, c.table).text, values: rows, format: 'JSONEachRow' });
+  return rows.length;
+}

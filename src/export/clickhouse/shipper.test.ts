@@ -1,0 +1,122 @@
+// The shipper against a real ClickHouse (test/helpers/clickhouse.ts): rows arrive with the sensor id,
+// payloads once per hash, a retried chunk is stored once, and an outage loses nothing and doubles nothing.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { loadConfig } from '../../config/load.js';
+import { EventBus } from '../../core/bus.js';
+import type { SensorContext } from '../../core/context.js';
+import { createLogger } from '../../core/log.js';
+import { Stats } from '../../core/stats.js';
+import { openClient, parseClickHouseUrl } from '../../store/clickhouse/client.js';
+import { migrate } from '../../store/clickhouse/schema.js';
+import { startClickHouse, type ClickHouseServer } from '../../../test/helpers/clickhouse.js';
+import { tempDir } from '../../../test/helpers/sensor.js';
+import { feed, HOSTILE } from '../../../test/e2e/web-fixture.js';
+import { BatchBuilder, BatchIds } from './batch.js';
+import { startClickHouseShipper } from './index.js';
+import { sendChunk } from './sender.js';
+
+let server: ClickHouseServer;
+before(async () => {
+  server = await startClickHouse();
+});
+after(() => server?.stop());
+
+function context(db: string, dataDir = tempDir('tw-ship-'), sensor = 's1'): SensorContext {
+  const cfg = loadConfig({
+    env: {},
+    flags: {
+      'data-dir': dataDir,
+      geoip: 'off',
+      sensor,
+      clickhouse: server.url(db, { password: false }),
+      'clickhouse-password': 'tw-test-password',
+      'clickhouse-flush': '200ms',
+    },
+  });
+  return { cfg, bus: new EventBus(), log: createLogger('silent'), stats: new Stats() };
+}
+
+const count = (sql: string): number => Number(server.client(sql).trim());
+
+test('every event type arrives with its sensor; payloads are stored once per hash, byte-exact', async () => {
+  const ctx = context('ship1');
+  const shipper = await startClickHouseShipper(ctx);
+  feed(ctx.bus);
+  feed(ctx.bus);
+  await shipper.drained();
+  await shipper.close();
+  assert.equal(count('SELECT count() FROM ship1.sessions'), 10);
+  assert.equal(count("SELECT count() FROM ship1.sessions WHERE sensor != 's1'"), 0);
+  // Five distinct payloads, each sent once though every one was seen twice.
+  assert.equal(count('SELECT count() FROM ship1.payloads'), 5);
+  const hostile = server.client(
+    `SELECT data FROM ship1.payloads WHERE hash = '${Buffer.from(
+      await crypto.subtle.digest('SHA-256', Buffer.from(HOSTILE)),
+    ).toString('hex')}' FORMAT TSVRaw`,
+  );
+  assert.equal(Buffer.from(hostile.trim(), 'hex').toString(), HOSTILE);
+  // 27 attempts per feed, each counted once into the minute, hour and day rollups.
+  assert.equal(count('SELECT sum(new_n) FROM ship1.counters_min WHERE proto = 2'), 54);
+  assert.equal(count('SELECT sum(new_n) FROM ship1.counters_day WHERE proto = 2'), 54);
+  assert.equal(count('SELECT sum(sess_n) FROM ship1.counters_hour WHERE proto = 2'), 10);
+  assert.equal(count('SELECT count() FROM ship1.spikes'), 2);
+  assert.equal(count('SELECT count() FROM ship1.blocks'), 2);
+  assert.ok(count('SELECT count() FROM ship1.heartbeats') >= 1);
+  assert.equal(ctx.stats.get('clickhouse_rows_dropped_total'), 0);
+  assert.ok(ctx.stats.get('clickhouse_rows_sent_total') > 40);
+});
+
+test('a chunk sent again after an unclear failure is stored once, counters included', async () => {
+  const ch = openClient(parseClickHouseUrl(server.url('ship2')));
+  await migrate(ch, 'ship2');
+  const b = new BatchBuilder({ sensor: 's1', maxPayloadBytes: 8192 });
+  const now = Date.now();
+  const day = 86_400_000;
+  // Attempts on two UTC days: one chunk spans two partitions.
+  for (const t of [now, now - day, now - day])
+    b.addAttempt({ time: t, proto: 'tcp', src: '198.18.0.2', dst: '198.18.0.1', dport: 22, isNew: true });
+  const chunks = b.take(new BatchIds(), now);
+  const counters = chunks.find((c) => c.table === 'counter_rows')!;
+  assert.equal(await sendChunk(ch, 'ship2', counters, false), counters.rows.length);
+  assert.equal(await sendChunk(ch, 'ship2', counters, true), 0);
+  // One day lost (as if the insert died between partitions): only that day goes again.
+  server.client(
+    `ALTER TABLE ship2.counter_rows DROP PARTITION '${new Date(now).toISOString().slice(0, 10)}'`,
+  );
+  server.client(
+    `ALTER TABLE ship2.counters_min DROP PARTITION '${new Date(now).toISOString().slice(0, 10)}'`,
+  );
+  assert.equal(await sendChunk(ch, 'ship2', counters, true), 2);
+  assert.equal(count('SELECT sum(new_n) FROM ship2.counters_min WHERE proto = 0 AND port = 22'), 3);
+  for (const c of chunks) await sendChunk(ch, 'ship2', c, true);
+  assert.equal(count('SELECT sum(count) FROM ship2.daily'), 3);
+  await ch.close();
+});
+
+test('ClickHouse down: batches wait in the spool and arrive once; a restarted sensor resumes its spool', async () => {
+  const dataDir = tempDir('tw-ship-');
+  const ctx = context('ship3', dataDir);
+  const first = await startClickHouseShipper(ctx);
+  await first.drained();
+  await server.halt();
+  try {
+    feed(ctx.bus);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(ctx.stats.get('clickhouse_retries_total') >= 1);
+    assert.ok(ctx.stats.get('clickhouse_spool_bytes') > 0);
+    // Stop while the server is down: the spool stays on disk.
+    await first.close();
+  } finally {
+    await server.resume();
+  }
+  const again = context('ship3', dataDir);
+  const second = await startClickHouseShipper(again);
+  feed(again.bus);
+  await second.drained();
+  await second.close();
+  assert.equal(count('SELECT count() FROM ship3.sessions'), 10);
+  assert.equal(count('SELECT sum(new_n) FROM ship3.counters_min WHERE proto = 2'), 54);
+  assert.equal(count('SELECT sum(new_n) FROM ship3.counters_hour WHERE proto = 2'), 54);
+});
