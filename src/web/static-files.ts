@@ -51,6 +51,23 @@ export function findStaticDir(): string {
   throw new TidewatchError('TW_ERR_HTTP', `dashboard files not found (looked in ${candidates.join(', ')})`);
 }
 
+/** A line `<!-- include: _NAME.html -->` in a page: the dashboard pages share one head and one top bar. */
+const INCLUDE = /^([ \t]*)<!-- include: (_[a-z-]+\.html) -->$/gm;
+
+/** The page with each include line replaced by that partial (our own files, read once at start), indented
+ * like the line. Partials start with "_" and are not in ROUTES, so none is served on its own. */
+function withIncludes(dir: string, page: Buffer): Buffer {
+  const text = page.toString('utf8');
+  if (!text.includes('<!-- include: ')) return page;
+  return Buffer.from(
+    text.replace(INCLUDE, (_line, indent: string, name: string) =>
+      readFileSync(join(dir, name), 'utf8')
+        .trimEnd()
+        .replace(/^(?=.)/gm, indent),
+    ),
+  );
+}
+
 function uplotDir(): string {
   const req = createRequire(import.meta.url);
   return join(dirname(req.resolve('uplot/package.json')), 'dist');
@@ -63,8 +80,8 @@ export class StaticFiles {
     const uplot = uplotDir();
     for (const [route, name] of Object.entries(ROUTES)) {
       const path = name.startsWith('uplot:') ? join(uplot, name.slice(6)) : join(dir, name);
-      const body = readFileSync(path);
       const ext = name.slice(name.lastIndexOf('.') + 1);
+      const body = ext === 'html' ? withIncludes(dir, readFileSync(path)) : readFileSync(path);
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
       this.files.set(route, { body, type: TYPES[ext] ?? 'application/octet-stream', etag });
     }
