@@ -3,7 +3,7 @@
 // checked, addresses parsed, names matched against a strict pattern) and then formatted here. The `sql`
 // tag accepts only checked numbers and values made by this module, never a bare string, so attacker bytes
 // cannot reach the text unescaped by accident.
-import { parseAddress } from '../../core/ip.js';
+import { parseAddress } from '../../core/addresses.js';
 import { TidewatchError } from '../../core/errors.js';
 
 /** A piece of SQL text that is safe to splice: made by this module only. */
