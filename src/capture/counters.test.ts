@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batch, ether, ipv4, ipv6, LINUX_SYN_OPTIONS, tcp, udp } from '../../test/helpers/pcap-frames.js';
 import type { ProbeEvent } from '../core/events.js';
-import { PacketCounters, tcpProbeKind } from './counters.js';
+import { PacketCounters } from './counters.js';
 
 const synFrom = (src: string, dst = '198.18.0.1', dport = 80, flags = 2): Buffer =>
   ether(0x0800, ipv4({ src, dst, proto: 6, payload: tcp({ sport: 1234, dport, flags }) }));
@@ -105,26 +105,6 @@ test('regression: addresses match exactly (27.0.0.1 is not 127.0.0.1) for --only
 test('regression: port 83 is counted (no substring match against 8338)', () => {
   const { s } = run([synFrom('198.18.0.2', '198.18.0.1', 83), synFrom('198.18.0.2', '198.18.0.1', 8338)]);
   assert.deepEqual(s.tcp.syn, { '83': 1, '8338': 1 });
-});
-
-test('probe kinds from TCP flags; ECE/CWR never change the kind', () => {
-  const cases: [number, string | null][] = [
-    [0x02, 'syn'],
-    [0xc2, 'syn'],
-    [0x42, 'syn'],
-    [0x03, 'syn'],
-    [0x12, null],
-    [0x10, null],
-    [0x00, 'null'],
-    [0xc0, 'null'],
-    [0x29, 'xmas'],
-    [0x01, 'fin'],
-    [0x11, 'maimon'],
-    [0x04, null],
-    [0x14, null],
-    [0x18, null],
-  ];
-  for (const [f, k] of cases) assert.equal(tcpProbeKind(f), k, `flags 0x${f.toString(16)}`);
 });
 
 test('probe events carry the fingerprint fields and the packet time', () => {

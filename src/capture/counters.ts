@@ -6,18 +6,9 @@
 // caplen bytes of the frame; the next record starts at align8(offset + 16 + caplen).
 import type { PacketCounts, ProbeEvent, ProbeKind } from '../core/events.js';
 import { formatAddress, isPrivateV4, isPrivateV6, v4At } from '../core/addresses.js';
+import { isConnectionAttempt, tcpProbeKind } from '../core/tcp-flags.js';
 import { AddressSet } from './addresses.js';
-import {
-  Decoded,
-  decodeFrame,
-  IPPROTO_TCP,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_PSH,
-  TCP_SYN,
-  TCP_URG,
-  tcpOptions,
-} from './decode/index.js';
+import { Decoded, decodeFrame, IPPROTO_TCP, tcpOptions } from './decode/index.js';
 
 export const RECORD_HEADER_BYTES = 16;
 /** Rounds up to a multiple of 8; exact for any safe integer (no 32-bit wrap of `& ~7` on large buffers). */
@@ -51,26 +42,6 @@ export interface PacketCountersOptions {
 
 const V4_TEXT_CACHE = 65536;
 const V6_TEXT_CACHE = 16384;
-
-/** The six classic flags; ECE and CWR (ECN) never change what a packet is. */
-const FLAGS6 = 0x3f;
-
-/**
- * What a TCP segment is as a probe, or null when it is not one. A connection attempt is SYN set and ACK
- * clear, whatever else is set (SYN+ECE+CWR is an ECN SYN). ACK-only segments are not probes: without flow
- * state they cannot be told apart from established traffic (documented in docs/counters.md).
- */
-export function tcpProbeKind(flags: number): ProbeKind | null {
-  const f = flags & FLAGS6;
-  if (f & TCP_SYN) return f & TCP_ACK ? null : 'syn';
-  if (f === 0) return 'null';
-  if (f === (TCP_FIN | TCP_PSH | TCP_URG)) return 'xmas';
-  if (f === TCP_FIN) return 'fin';
-  if (f === (TCP_FIN | TCP_ACK)) return 'maimon';
-  return null;
-}
-
-export const isConnectionAttempt = (flags: number): boolean => (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 
 class Tables {
   tcpAll = new Float64Array(65536);

@@ -4,7 +4,6 @@ import { ipv4ToUint } from '../core/addresses.js';
 import type { ProbeEvent } from '../core/events.js';
 import { CAPTURED, probeFromHex } from './fixtures/scanner-packets.js';
 import { bestTool, fingerprintProbe, initialTtl, mergeTags } from './fingerprint.js';
-import { probeKindFromFlags } from './probe-kind.js';
 
 const names = (p: ProbeEvent): string[] => fingerprintProbe(p).map((t) => t.name);
 const all = (name: string): ProbeEvent[] => CAPTURED[name]!.map((h) => probeFromHex(h));
@@ -25,20 +24,6 @@ test('captured nmap packets carry the kind nmap meant', () => {
   };
   for (const [name, kind] of Object.entries(expected))
     for (const p of all(name)) assert.equal(p.kind, kind, name);
-});
-
-test('probe kinds from flags', () => {
-  assert.equal(probeKindFromFlags(0x02), 'syn');
-  assert.equal(probeKindFromFlags(0xc2), 'syn'); // ECN SYN
-  assert.equal(probeKindFromFlags(0x12), undefined); // SYN+ACK
-  assert.equal(probeKindFromFlags(0x00), 'null');
-  assert.equal(probeKindFromFlags(0x01), 'fin');
-  assert.equal(probeKindFromFlags(0x29), 'xmas');
-  assert.equal(probeKindFromFlags(0x11), 'maimon');
-  assert.equal(probeKindFromFlags(0x10), 'ack');
-  assert.equal(probeKindFromFlags(0x04), undefined); // RST
-  assert.equal(probeKindFromFlags(0x18), undefined); // PSH+ACK: data of a conversation
-  assert.equal(probeKindFromFlags(0x08), 'other');
 });
 
 test('masscan (captured, Debian 1.3.2): IP ID = dst ^ dport ^ seq, window 1024, TTL 255', () => {
