@@ -5,9 +5,9 @@
 //   record i at an 8-byte aligned offset: u32 tsSec, u32 tsUsec, u32 caplen, u32 origLen (host LE),
 //   then caplen frame bytes; the next record starts at align8(offset + 16 + caplen).
 // TypeScript validates every argument; this file only does what TypeScript cannot.
-#include <napi.h>
 #include <pcap/pcap.h>
-#include <uv.h>
+
+#include "common.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -19,6 +19,34 @@
 namespace {
 
 constexpr size_t kHeader = 16;
+
+// Named on both sides: exported as ERROR_CODE and BATCH_STATE, checked against src/capture/addon.ts by
+// src/core/addon.test.ts. Errors from the system carry the errno's name instead (ENOENT, EACCES, ...).
+constexpr const char* kErrFilter = "PCAP_FILTER";         // the BPF filter does not compile or install
+constexpr const char* kErrNotCapture = "PCAP_NOT_CAPTURE";  // a file that is not pcap or pcapng
+constexpr const char* kErrHeaderCut = "PCAP_HEADER_CUT";    // a capture file whose file header is cut
+constexpr const char* kErrOpen = "PCAP_OPEN";               // libpcap refused the file or interface
+constexpr const char* kErrState = "PCAP_STATE";             // a call the handle's state does not allow
+enum BatchState { kMore = 0, kEndOfFile = 1, kFailed = 2 };
+// libpcap says why a file did not open only in words: the file's first bytes say it in a code. The magic
+// numbers and minimum header sizes are those of the pcap (24 bytes) and pcapng (28) formats.
+const char* OfflineErrorCode(FILE* fp) {
+  uint8_t h[28];
+  rewind(fp);
+  size_t n = fread(h, 1, sizeof h, fp);
+  if (n < 4) return kErrHeaderCut;
+  uint32_t magic;
+  std::memcpy(&magic, h, 4);
+  bool pcap = magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+  if (pcap) return n < 24 ? kErrHeaderCut : kErrOpen;
+  if (magic != 0x0a0d0d0a) return kErrNotCapture;
+  if (n < 12) return kErrHeaderCut;
+  uint32_t order;
+  std::memcpy(&order, h + 8, 4);
+  if (order != 0x1a2b3c4d && order != 0x4d3c2b1a) return kErrNotCapture;
+  return n < 28 ? kErrHeaderCut : kErrOpen;
+}
+
 inline size_t Align8(size_t n) { return (n + 7) & ~static_cast<size_t>(7); }
 
 // Writes one record at `off` (caller checked it fits); returns the next aligned offset.
@@ -80,10 +108,6 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
  private:
   static Napi::FunctionReference* ctor(Napi::Env env) { return env.GetInstanceData<Napi::FunctionReference>(); }
 
-  static Napi::Value Fail(Napi::Env env, const std::string& msg) {
-    Napi::Error::New(env, msg).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
 
   // Compiles and installs a tcpdump-syntax filter; returns an error line or "".
   std::string SetFilter(const std::string& expr) {
@@ -106,14 +130,15 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     // Our own FILE so its buffer is set before the first read: libpcap reads files through stdio, and
     // 1 MiB instead of 4 KiB cuts read() calls 256-fold. pcap_fopen_offline owns (and closes) it.
     FILE* fp = fopen(path.c_str(), "rb");
-    if (!fp) return Fail(env, path + ": " + std::strerror(errno));
+    if (!fp) return tw::ThrowErrno(env, path, errno);
     setvbuf(fp, nullptr, _IOFBF, 1 << 20);
     // Only this thread touches the FILE: skip stdio's lock around each of libpcap's two freads a packet.
     __fsetlocking(fp, FSETLOCKING_BYCALLER);
     pcap_t* p = pcap_fopen_offline(fp, err);
     if (!p) {
+      const char* code = OfflineErrorCode(fp);
       fclose(fp);
-      return Fail(env, err);
+      return tw::ThrowCoded(env, code, err);
     }
     Napi::Object obj = ctor(env)->New({});
     Pcap* self = Unwrap(obj);
@@ -122,7 +147,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     std::string ferr = self->SetFilter(filter);
     if (!ferr.empty()) {
       self->Release();
-      return Fail(env, ferr);
+      return tw::ThrowCoded(env, kErrFilter, ferr);
     }
     return obj;
   }
@@ -137,7 +162,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     int timeoutMs = info[4].As<Napi::Number>().Int32Value();
     char err[PCAP_ERRBUF_SIZE] = {0};
     pcap_t* p = pcap_create(iface.c_str(), err);
-    if (!p) return Fail(env, err);
+    if (!p) return tw::ThrowCoded(env, kErrOpen, err);
     pcap_set_snaplen(p, snaplen);
     pcap_set_promisc(p, 1);
     pcap_set_buffer_size(p, bufferBytes);
@@ -149,7 +174,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
       const char* detail = pcap_geterr(p);
       if (detail && *detail) msg = std::string(iface) + ": " + detail;
       pcap_close(p);
-      return Fail(env, msg);
+      return tw::ThrowCoded(env, kErrOpen, msg);
     }
     Napi::Object obj = ctor(env)->New({});
     Pcap* self = Unwrap(obj);
@@ -158,16 +183,16 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     if (pcap_setdirection(p, PCAP_D_IN) != 0) {
       std::string msg = std::string("cannot capture incoming only: ") + pcap_geterr(p);
       self->Release();
-      return Fail(env, msg);
+      return tw::ThrowCoded(env, kErrOpen, msg);
     }
     if (pcap_setnonblock(p, 1, err) != 0) {
       self->Release();
-      return Fail(env, err);
+      return tw::ThrowCoded(env, kErrOpen, err);
     }
     std::string ferr = self->SetFilter(filter);
     if (!ferr.empty()) {
       self->Release();
-      return Fail(env, ferr);
+      return tw::ThrowCoded(env, kErrFilter, ferr);
     }
     return obj;
   }
@@ -194,11 +219,11 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     f.hasPending = false;
   }
 
-  // readBatch(buf) -> [count, bytesUsed, state]; state 0 more, 1 end of file, 2 error (see .error).
+  // readBatch(buf) -> [count, bytesUsed, state (BatchState), error text].
   // Synchronous but bounded by the buffer size: the TypeScript side yields to the loop between calls.
   Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!p_ || !offline_) return Fail(env, "not an open capture file");
+    if (!p_ || !offline_) return tw::ThrowCoded(env, kErrState, "not an open capture file");
     auto buf = info[0].As<Napi::Buffer<uint8_t>>();
     Fill f;
     f.base = buf.Data();
@@ -207,7 +232,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     f.hasPending = hasPending_;
     f.pendingHdr = pendingHdr_;
     FlushPending(f);
-    int state = 0;
+    int state = kMore;
     std::string error;
     if (f.hasPending) {
       // A record larger than the whole buffer: cannot happen with the TS buffer size; drop it, say so.
@@ -219,16 +244,16 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
       f.breakOnFull = p_;
       int rc = pcap_dispatch(p_, -1, OnPacket, reinterpret_cast<u_char*>(&f));
       if (rc == 0) {
-        state = 1;  // end of file
+        state = kEndOfFile;
       } else if (rc == PCAP_ERROR) {
-        state = 2;
+        state = kFailed;
         error = pcap_geterr(p_);
       }
       // rc > 0 cannot happen with cnt -1 on a file; PCAP_ERROR_BREAK: the buffer is full.
     }
     hasPending_ = f.hasPending;
     pendingHdr_ = f.pendingHdr;
-    if (state == 1 && hasPending_) state = 0;  // deliver the pending one first
+    if (state == kEndOfFile && hasPending_) state = kMore;  // deliver the pending one first
     auto out = Napi::Array::New(env, 4);
     out.Set(0u, Napi::Number::New(env, f.count));
     out.Set(1u, Napi::Number::New(env, static_cast<double>(f.off)));
@@ -241,9 +266,9 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
   // buffer or wakeup. cb must consume the buffer synchronously: it is reused.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!p_ || offline_ || poll_) return Fail(env, "not an idle live capture");
+    if (!p_ || offline_ || poll_) return tw::ThrowCoded(env, kErrState, "not an idle live capture");
     int fd = pcap_get_selectable_fd(p_);
-    if (fd < 0) return Fail(env, "capture has no selectable fd");
+    if (fd < 0) return tw::ThrowCoded(env, kErrOpen, "capture has no selectable fd");
     bufRef_ = Napi::Persistent(info[0].As<Napi::Buffer<uint8_t>>());
     cb_ = Napi::Persistent(info[1].As<Napi::Function>());
     base_ = bufRef_.Value().As<Napi::Buffer<uint8_t>>().Data();
@@ -256,7 +281,7 @@ class Pcap : public Napi::ObjectWrap<Pcap> {
     if (uv_poll_init(loop, poll_, fd) != 0) {
       delete poll_;
       poll_ = nullptr;
-      return Fail(env, "uv_poll_init failed");
+      return tw::ThrowCoded(env, kErrOpen, "uv_poll_init failed");
     }
     uv_poll_start(poll_, UV_READABLE, &Pcap::OnReadable);
     Ref();  // keep this object alive while the loop polls it
@@ -374,6 +399,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ref = new Napi::FunctionReference(Napi::Persistent(fn));
   env.SetInstanceData<Napi::FunctionReference>(ref);
   exports.Set("Pcap", fn);
+  exports.Set("ERROR_CODE", tw::EnumObject<const char*>(env, {{"filter", kErrFilter},
+                                                              {"notCapture", kErrNotCapture},
+                                                              {"headerCut", kErrHeaderCut},
+                                                              {"open", kErrOpen},
+                                                              {"state", kErrState}}));
+  exports.Set("BATCH_STATE", tw::EnumObject<int>(env, {{"more", kMore}, {"endOfFile", kEndOfFile}, {"failed", kFailed}}));
   return exports;
 }
 

@@ -12,10 +12,8 @@
 // too (getpeername() would fail on it). Timeouts, the byte cap, RST (SO_LINGER 0) or FIN close, shedding
 // at the cap and EMFILE back-off all happen here. TypeScript (src/listen/tcp-engine.ts) validates every
 // argument and decodes the records; the layout below must match it.
-#include <napi.h>
-#include <uv.h>
+#include "common.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -43,6 +41,8 @@ namespace {
 //  80 chunk table: count x { f64 time, u32 length, u32 0 }, then the kept bytes, padded to 8
 constexpr size_t kHeader = 80;
 constexpr size_t kChunkEntry = 16;
+// Named on both sides: Init exports them as RECORD_KIND, CLOSE_REASON and RECORD_FLAG, and
+// src/core/addon.test.ts checks them against the TypeScript copies.
 enum Kind : uint8_t { kAccept = 1, kShed = 2, kEnd = 3, kHandoff = 4 };
 enum Reason : uint8_t { kFin = 1, kRst = 2, kTimeout = 3, kCap = 4, kError = 5, kShutdown = 6 };
 enum Flags : uint8_t { kTruncated = 1, kKept = 2 };
@@ -121,36 +121,10 @@ struct List {
   }
 };
 
-// Writes an address as 16 bytes and returns its family; IPv4-mapped IPv6 (dual-stack sockets) is IPv4.
-uint8_t PutAddress(const sockaddr_storage& ss, uint8_t out[16], uint16_t* port) {
-  memset(out, 0, 16);
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    memcpy(out, &a->sin_addr, 4);
-    *port = ntohs(a->sin_port);
-    return 4;
-  }
-  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  *port = ntohs(a->sin6_port);
-  if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-    memcpy(out, a->sin6_addr.s6_addr + 12, 4);
-    return 4;
-  }
-  memcpy(out, &a->sin6_addr, 16);
-  return 6;
-}
-
 void CloseReset(int fd) {
   linger lg = {1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   close(fd);
-}
-
-Napi::Value ThrowErrno(Napi::Env env, const std::string& what, int err) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
 }
 
 class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
@@ -179,7 +153,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     scratch_.resize(kScratch);
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) {
-      ThrowErrno(env, "epoll_create1", errno);
+      tw::ThrowErrno(env, "epoll_create1", errno);
       return;
     }
     // One descriptor kept in reserve: at EMFILE it is closed to accept (and reset) the pending connection,
@@ -192,7 +166,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     int r = uv_poll_init(loop, poll, epfd_);
     if (r != 0) {
       delete poll;
-      Napi::Error::New(env, std::string("uv_poll_init: ") + uv_strerror(r)).ThrowAsJavaScriptException();
+      tw::ThrowErrno(env, "uv_poll_init", -r);
       return;
     }
     poll_ = poll;
@@ -203,7 +177,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     timer_->data = this;
     r = uv_poll_start(poll_, UV_READABLE, OnPoll);
     if (r != 0) {
-      Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r)).ThrowAsJavaScriptException();
+      tw::ThrowErrno(env, "uv_poll_start", -r);
       return;
     }
     // The sweep interval: a quarter of the shortest timeout, between 50 ms and 1 s.
@@ -221,9 +195,9 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int fd = info[0].As<Napi::Number>().Int32Value();
-    if (!running_) return ThrowErrno(env, "listen on a stopped engine", EBADF);
+    if (!running_) return tw::ThrowErrno(env, "listen on a stopped engine", EBADF);
     int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return ThrowErrno(env, "fcntl", errno);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return tw::ThrowErrno(env, "fcntl", errno);
     auto* l = new Listener();
     l->listener = true;
     l->fd = fd;
@@ -231,7 +205,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     if (!Watch(l)) {
       int err = errno;
       delete l;
-      return ThrowErrno(env, "epoll_ctl", err);
+      return tw::ThrowErrno(env, "epoll_ctl", err);
     }
     listeners_.push_back(l);
     return Napi::Number::New(env, l->id);
@@ -416,8 +390,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     auto* c = new Conn();
     c->listener = false;
     c->fd = fd;
-    c->family = PutAddress(peer, c->src, &c->sport);
-    PutAddress(local, c->dst, &c->dport);
+    c->family = tw::PutAddress(peer, c->src, &c->sport);
+    tw::PutAddress(local, c->dst, &c->dport);
     c->started = c->last = now;
     epoll_event ev = {};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -437,7 +411,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     Conn c;
     c.listener = false;
     c.fd = -1;
-    c.family = PutAddress(peer, c.src, &c.sport);
+    c.family = tw::PutAddress(peer, c.src, &c.sport);
     sockaddr_storage local;
     socklen_t llen = sizeof local;
     bool named = getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0;
@@ -448,7 +422,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
       no_origdst_++;
       return;
     }
-    PutAddress(local, c.dst, &c.dport);
+    tw::PutAddress(local, c.dst, &c.dport);
     c.started = now;
     PutRecord(kShed, &c, 0, 0, now, -1);
   }
@@ -639,49 +613,15 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
 
 // tcpListen(address, scope, port, backlog, v6only) -> fd: a non-blocking listening TCP socket for ports
 // mode. `scope` is the interface index of a link-local IPv6 address (0 otherwise); ":: " with v6only false is
-// dual-stack. Errors carry errno (the TypeScript side names it: EADDRINUSE is "in use, skipped").
+// dual-stack. Errors carry the errno and its name as `code` (EADDRINUSE: "in use, skipped").
 Napi::Value TcpListen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string address = info[0].As<Napi::String>().Utf8Value();
-  uint32_t scope = info[1].As<Napi::Number>().Uint32Value();
-  int port = info[2].As<Napi::Number>().Int32Value();
-  int backlog = info[3].As<Napi::Number>().Int32Value();
-  bool v6only = info[4].As<Napi::Boolean>().Value();
-  sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  socklen_t len;
-  int family;
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, address.c_str(), &a4->sin_addr) == 1) {
-    family = AF_INET;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *a4;
-  } else if (inet_pton(AF_INET6, address.c_str(), &a6->sin6_addr) == 1) {
-    family = AF_INET6;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(static_cast<uint16_t>(port));
-    a6->sin6_scope_id = scope;
-    len = sizeof *a6;
-  } else {
-    return ThrowErrno(env, "inet_pton", EINVAL);
-  }
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ThrowErrno(env, "socket", errno);
-  int one = 1, v6 = v6only ? 1 : 0;
-  const char* what = nullptr;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) what = "setsockopt(SO_REUSEADDR)";
-  else if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6) != 0)
-    what = "setsockopt(IPV6_V6ONLY)";
-  else if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) what = "bind";
-  else if (listen(fd, backlog) != 0) what = "listen";
-  if (what) {
-    int err = errno;
-    close(fd);
-    return ThrowErrno(env, what, err);
-  }
-  return Napi::Number::New(env, fd);
+  tw::SocketSpec spec;
+  spec.address = info[0].As<Napi::String>().Utf8Value();
+  spec.scope = info[1].As<Napi::Number>().Uint32Value();
+  spec.port = info[2].As<Napi::Number>().Int32Value();
+  spec.backlog = info[3].As<Napi::Number>().Int32Value();
+  spec.v6only = info[4].As<Napi::Boolean>().Value();
+  return tw::OpenSocketOrThrow(info.Env(), spec);
 }
 
 // boundPort(fd) -> the local port of a socket (tests listen on port 0).
@@ -689,10 +629,10 @@ Napi::Value BoundPort(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return ThrowErrno(info.Env(), "getsockname", errno);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return tw::ThrowErrno(info.Env(), "getsockname", errno);
   uint8_t addr[16];
   uint16_t port = 0;
-  PutAddress(ss, addr, &port);
+  tw::PutAddress(ss, addr, &port);
   return Napi::Number::New(info.Env(), port);
 }
 
@@ -708,6 +648,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scopeId", Napi::Function::New(env, ScopeId));
   exports.Set("boundPort", Napi::Function::New(env, BoundPort));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
+  exports.Set("RECORD_KIND", tw::EnumObject<int>(env, {{"accept", kAccept}, {"shed", kShed}, {"end", kEnd}, {"handoff", kHandoff}}));
+  exports.Set("CLOSE_REASON", tw::EnumObject<int>(env, {{"fin", kFin}, {"rst", kRst}, {"timeout", kTimeout}, {"cap", kCap},
+                                                   {"error", kError}, {"shutdown", kShutdown}}));
+  exports.Set("RECORD_FLAG", tw::EnumObject<int>(env, {{"truncated", kTruncated}, {"kept", kKept}}));
   return exports;
 }
 

@@ -6,10 +6,8 @@
 //    address the client aimed at (dgram's rinfo only has the source).
 //  - UdpReceiver: polls a UDP fd with uv_poll on the loop thread and drains it with recvmmsg straight into
 //    a JS-owned Buffer of fixed-stride records; one JS callback per wakeup (a batch), never per datagram.
-#include <napi.h>
-#include <uv.h>
+#include "common.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,17 +18,11 @@
 #include <string>
 #include <vector>
 
-#ifndef IP_TRANSPARENT
-#define IP_TRANSPARENT 19
-#endif
 #ifndef IP_RECVORIGDSTADDR
 #define IP_RECVORIGDSTADDR 20
 #endif
 #ifndef IP_ORIGDSTADDR
 #define IP_ORIGDSTADDR 20
-#endif
-#ifndef IPV6_TRANSPARENT
-#define IPV6_TRANSPARENT 75
 #endif
 #ifndef IPV6_RECVORIGDSTADDR
 #define IPV6_RECVORIGDSTADDR 74
@@ -47,111 +39,47 @@ namespace {
 //   8 u16 source port (network order)   10 u16 original destination port (network order)
 //  12 u32 reserved   16 source address [16]   32 original destination address [16]   48 payload
 constexpr size_t kHeader = 48;
+// Record flags, exported as RECORD_FLAG and checked against src/listen/transparent-addon.ts by
+// src/core/addon.test.ts.
+enum Flags : uint8_t { kNoOrigDst = 1 };
 constexpr unsigned kVlen = 64;  // datagrams per recvmmsg call
-
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
-  std::string msg = std::string(what) + ": " + strerror(err);
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 bool SetInt(int fd, int level, int opt, int value) {
   return setsockopt(fd, level, opt, &value, sizeof value) == 0;
 }
 
-// Fills a sockaddr for family 4|6 from a literal (already validated by TypeScript).
-bool MakeAddr(int family, const std::string& address, int port, sockaddr_storage* ss, socklen_t* len) {
-  memset(ss, 0, sizeof *ss);
-  if (family == 4) {
-    auto* a = reinterpret_cast<sockaddr_in*>(ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) return false;
-    *len = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) return false;
-    *len = sizeof *a;
-  }
-  return true;
-}
-
-// Shared by tcpListen and udpSocket: socket, transparent, reuseaddr, (v6only), bind. Returns fd or -errno.
-int OpenTransparent(int family, int type, const std::string& address, int port, const char** what) {
-  sockaddr_storage ss;
-  socklen_t len = 0;
-  if (!MakeAddr(family, address, port, &ss, &len)) {
-    *what = "inet_pton";
-    return -EINVAL;
-  }
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *what = "socket";
-    return -errno;
-  }
-  int err = 0;
-  if (!SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-    *what = "setsockopt(SO_REUSEADDR)";
-    err = errno;
-  } else if (family == 4 && !SetInt(fd, SOL_IP, IP_TRANSPARENT, 1)) {
-    *what = "setsockopt(IP_TRANSPARENT)";
-    err = errno;
-  } else if (family == 6 && !SetInt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1)) {
-    *what = "setsockopt(IPV6_TRANSPARENT)";
-    err = errno;
-  } else if (family == 6 && !SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) {
-    // One socket per family: the v4 socket takes IPv4, so the v6 one must not see v4-mapped traffic.
-    *what = "setsockopt(IPV6_V6ONLY)";
-    err = errno;
-  } else if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    *what = "bind";
-    err = errno;
-  }
-  if (err) {
-    close(fd);
-    return -err;
-  }
-  return fd;
+// Shared by tcpListen and udpSocket. One socket per family: the IPv4 socket takes IPv4, so the IPv6 one
+// must not see v4-mapped traffic (v6only).
+tw::SocketSpec TransparentSpec(const Napi::CallbackInfo& info, int type) {
+  tw::SocketSpec spec;
+  spec.address = info[1].As<Napi::String>().Utf8Value();
+  spec.port = info[2].As<Napi::Number>().Int32Value();
+  spec.type = type;
+  spec.transparent = true;
+  return spec;
 }
 
 // tcpListen(family, address, port, backlog) -> fd
 Napi::Value TcpListen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int family = info[0].As<Napi::Number>().Int32Value();
-  std::string address = info[1].As<Napi::String>().Utf8Value();
-  int port = info[2].As<Napi::Number>().Int32Value();
-  int backlog = info[3].As<Napi::Number>().Int32Value();
-  const char* what = "";
-  int fd = OpenTransparent(family, SOCK_STREAM, address, port, &what);
-  if (fd < 0) return ThrowErrno(env, what, -fd);
-  if (listen(fd, backlog) != 0) {
-    int err = errno;
-    close(fd);
-    return ThrowErrno(env, "listen", err);
-  }
-  return Napi::Number::New(env, fd);
+  tw::SocketSpec spec = TransparentSpec(info, SOCK_STREAM);
+  spec.backlog = info[3].As<Napi::Number>().Int32Value();
+  return tw::OpenSocketOrThrow(info.Env(), spec);
 }
 
 // udpSocket(family, address, port, rcvbuf) -> fd
 Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int family = info[0].As<Napi::Number>().Int32Value();
-  std::string address = info[1].As<Napi::String>().Utf8Value();
-  int port = info[2].As<Napi::Number>().Int32Value();
   int rcvbuf = info[3].As<Napi::Number>().Int32Value();
   const char* what = "";
-  int fd = OpenTransparent(family, SOCK_DGRAM, address, port, &what);
-  if (fd < 0) return ThrowErrno(env, what, -fd);
+  int fd = tw::OpenSocket(TransparentSpec(info, SOCK_DGRAM), &what);
+  if (fd < 0) return tw::ThrowErrno(env, what, -fd);
   bool ok = family == 4 ? SetInt(fd, SOL_IP, IP_RECVORIGDSTADDR, 1)
                         : SetInt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1);
   if (!ok) {
     int err = errno;
     close(fd);
-    return ThrowErrno(env, "setsockopt(RECVORIGDSTADDR)", err);
+    return tw::ThrowErrno(env, "setsockopt(RECVORIGDSTADDR)", err);
   }
   // A big receive buffer absorbs bursts between wakeups. FORCE passes rmem_max with CAP_NET_ADMIN;
   // without it fall back to the capped size (not fatal).
@@ -214,8 +142,7 @@ class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
     if (r != 0) {
       delete poll_;
       poll_ = nullptr;
-      Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(r)).ThrowAsJavaScriptException();
-      return env.Undefined();
+      return tw::ThrowErrno(env, "uv_poll", -r);
     }
     env_ = env;
     Ref();  // stay alive while polling even if JS drops its reference
@@ -295,7 +222,7 @@ class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
     memset(rec, 0, kHeader);
     memcpy(rec, &wire, 4);
     memcpy(rec + 4, &kept, 2);
-    uint8_t flags = 1;  // cleared below when the original destination is found
+    uint8_t flags = kNoOrigDst;  // cleared below when the original destination is found
     const auto* src = reinterpret_cast<const sockaddr*>(h.msg_name);
     if (src->sa_family == AF_INET) {
       const auto* a = reinterpret_cast<const sockaddr_in*>(src);
@@ -348,6 +275,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("UdpReceiver", UdpReceiver::Define(env));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
+  exports.Set("RECORD_FLAG", tw::EnumObject<int>(env, {{"noOrigDst", kNoOrigDst}}));
   return exports;
 }
 

@@ -10,9 +10,20 @@ export interface PcapStats {
   error?: string;
 }
 
+// The codes native/pcap.cc throws and the states readBatch returns, named as it names them; the addon
+// exports its own copies and src/core/addon.test.ts checks that they agree. System errors carry an errno name.
+export const PcapErrorCode = {
+  filter: 'PCAP_FILTER',
+  notCapture: 'PCAP_NOT_CAPTURE',
+  headerCut: 'PCAP_HEADER_CUT',
+  open: 'PCAP_OPEN',
+  state: 'PCAP_STATE',
+} as const;
+export const BatchState = { more: 0, endOfFile: 1, failed: 2 } as const;
+
 /** One libpcap handle (file or live interface), as the addon exposes it. */
 export interface NativePcap {
-  /** [records, bytes used, state (0 more, 1 end of file, 2 error), error text]. */
+  /** [records, bytes used, state (BatchState), error text]. */
   readBatch(buf: Buffer): [number, number, number, string];
   start(buf: Buffer, cb: (buf: Buffer, count: number, linktype: number) => void): void;
   stats(): PcapStats;
@@ -35,6 +46,8 @@ interface NativeModule {
     ): NativePcap;
     libVersion(): string;
   };
+  ERROR_CODE: typeof PcapErrorCode;
+  BATCH_STATE: typeof BatchState;
 }
 
 /** The addon, loaded once from build/Release (npm install / node-gyp rebuild builds it). */
@@ -64,6 +77,21 @@ function checkFilter(filter: string): void {
 
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
+/** The addon's error as a TidewatchError: a filter that does not compile is the user's config. */
+function pcapError(err: unknown, otherwise: 'TW_ERR_PCAP_FILE' | 'TW_ERR_CAPTURE'): TidewatchError {
+  const code = (err as { code?: unknown }).code;
+  const msg = oneLine((err as Error).message);
+  return new TidewatchError(code === PcapErrorCode.filter ? 'TW_ERR_CONFIG' : otherwise, msg, { cause: err });
+}
+
+/** Why a capture file did not open, when the addon could tell from its header (see PcapErrorCode). */
+export function pcapFileProblem(err: unknown): 'notCapture' | 'headerCut' | undefined {
+  const code = ((err instanceof TidewatchError ? err.cause : err) as { code?: unknown } | undefined)?.code;
+  if (code === PcapErrorCode.notCapture) return 'notCapture';
+  if (code === PcapErrorCode.headerCut) return 'headerCut';
+  return undefined;
+}
+
 export function openOffline(path: string, filter: string): NativePcap {
   checkFilter(filter);
   if (path.includes('\0')) throw new TidewatchError('TW_ERR_PCAP_FILE', 'bad file name');
@@ -71,8 +99,7 @@ export function openOffline(path: string, filter: string): NativePcap {
   try {
     return addon.Pcap.openOffline(path, filter);
   } catch (err) {
-    const msg = oneLine((err as Error).message);
-    throw new TidewatchError(msg.startsWith('bad filter') ? 'TW_ERR_CONFIG' : 'TW_ERR_PCAP_FILE', msg);
+    throw pcapError(err, 'TW_ERR_PCAP_FILE');
   }
 }
 
@@ -96,8 +123,7 @@ export function openLive(o: LiveOptions): NativePcap {
       int(o.timeoutMs, 1, 10_000, 'capture timeout'),
     );
   } catch (err) {
-    const msg = oneLine((err as Error).message);
-    throw new TidewatchError(msg.startsWith('bad filter') ? 'TW_ERR_CONFIG' : 'TW_ERR_CAPTURE', msg);
+    throw pcapError(err, 'TW_ERR_CAPTURE');
   }
 }
 

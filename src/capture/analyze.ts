@@ -5,6 +5,7 @@ import { isTidewatchError } from '../core/errors.js';
 import type { PacketCounts } from '../core/events.js';
 import { DailyTable, type RowVisitor } from '../store/daily-csv.js';
 import { PacketCounters } from './counters.js';
+import { pcapFileProblem } from './addon.js';
 import { readFileBatches } from './source.js';
 import { formatSummary } from './summary.js';
 import { ProgressBar } from './progress.js';
@@ -233,9 +234,9 @@ export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
     bar?.done();
     if (isTidewatchError(err)) {
       const m = err.message;
-      if (err.code === 'TW_ERR_PCAP_FILE' && /unknown file format|bad dump file format/i.test(m))
-        return fail(opts.file, `not a pcap or pcapng file (${m})`);
-      if (err.code === 'TW_ERR_PCAP_FILE' && /truncated dump file/i.test(m))
+      const problem = pcapFileProblem(err);
+      if (problem === 'notCapture') return fail(opts.file, `not a pcap or pcapng file (${m})`);
+      if (problem === 'headerCut')
         return fail(opts.file, `not a complete pcap or pcapng file: the file header is cut (${m})`);
       return fail(opts.file, m);
     }

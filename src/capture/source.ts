@@ -1,7 +1,7 @@
 // Batch sources: a capture file read in bounded batches (yielding to the event loop between them) and a
 // live interface polled by the addon. Both deliver (buf, count, linktype) as the batch contract says.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { openLive, openOffline, type NativePcap, type PcapStats } from './addon.js';
+import { BatchState, openLive, openOffline, type NativePcap, type PcapStats } from './addon.js';
 
 export type BatchHandler = (buf: Buffer, count: number, linktype: number) => void;
 
@@ -43,8 +43,8 @@ export async function readFileBatches(
         result.bytes += used;
         onProgress?.(result.bytes);
       }
-      if (state === 1) break;
-      if (state === 2) {
+      if (state === BatchState.endOfFile) break;
+      if (state === BatchState.failed) {
         result.truncated = true;
         result.error = error.replace(/\s+/g, ' ').trim();
         break;

@@ -1,7 +1,6 @@
 // Typed wrapper of the TCP session engine (native/tcp-engine.cc): accept, first bytes and close in C, one
 // JS call per wakeup with a batch of records. The C++ side trusts its arguments, so every value is
 // validated here; the records are decoded here into plain objects the session handler turns into events.
-import { constants } from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
 import { loadAddon } from '../core/addon.js';
 import { formatAddress } from '../core/addresses.js';
@@ -12,6 +11,19 @@ import type { Family } from './transparent-addon.js';
 /** Bytes before a record's chunk table (see the layout in native/tcp-engine.cc). */
 export const RECORD_HEADER = 80;
 const CHUNK_ENTRY = 16;
+
+// The numbers native/tcp-engine.cc writes into a record, named; the addon exports its own enums and
+// src/core/addon.test.ts checks that they equal these.
+export const RecordKind = { accept: 1, shed: 2, end: 3, handoff: 4 } as const;
+export const CloseCode = {
+  fin: 1,
+  rst: 2,
+  timeout: 3,
+  cap: 4,
+  error: 5,
+  shutdown: 6,
+} as const satisfies Partial<Record<CloseReason, number>>;
+export const RecordFlag = { truncated: 1, kept: 2 } as const;
 
 export interface EngineOptions {
   /** Bytes kept per session (--bufsize). */
@@ -87,6 +99,9 @@ interface NativeAddon {
   scopeId(name: string): number;
   boundPort(fd: number): number;
   RECORD_HEADER: number;
+  RECORD_KIND: typeof RecordKind;
+  CLOSE_REASON: typeof CloseCode;
+  RECORD_FLAG: typeof RecordFlag;
 }
 
 function addon(): NativeAddon {
@@ -96,8 +111,14 @@ function addon(): NativeAddon {
   ]);
 }
 
-const KINDS = [undefined, 'accept', 'shed', 'end', 'handoff'] as const;
-const REASONS: readonly CloseReason[] = ['error', 'fin', 'rst', 'timeout', 'cap', 'error', 'shutdown'];
+/** An enum's names indexed by their numbers, for decoding a byte in one array lookup. */
+function byNumber<K extends string>(e: Record<K, number>): (K | undefined)[] {
+  const names: (K | undefined)[] = [];
+  for (const [name, n] of Object.entries(e) as [K, number][]) names[n] = name;
+  return names;
+}
+const KINDS = byNumber(RecordKind);
+const REASONS = byNumber(CloseCode);
 const U32 = 0x1_0000_0000;
 
 const isCount = (n: number, max = U32 - 1) => Number.isInteger(n) && n >= 0 && n <= max;
@@ -134,7 +155,7 @@ export function decodeRecords(buf: Buffer, fn: (r: EngineRecord) => void): void 
       started: buf.readDoubleLE(off + 16),
       ended: buf.readDoubleLE(off + 24),
       bytes: buf.readDoubleLE(off + 32),
-      truncated: (buf[off + 3]! & 1) !== 0,
+      truncated: (buf[off + 3]! & RecordFlag.truncated) !== 0,
       close: REASONS[buf[off + 2]!] ?? 'error',
       fd: buf.readInt32LE(off + 40),
       chunks,
@@ -212,11 +233,10 @@ export function startTcpEngine(
   };
 }
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 /**
- * A non-blocking listening TCP socket for ports mode; `host` '::' is dual-stack. Failures are thrown as
- * errors with a `code` (EADDRINUSE, EACCES, ...), like node:net's, so callers can tell why a port is skipped.
+ * A non-blocking listening TCP socket for ports mode; `host` '::' is dual-stack. Failures are thrown by the
+ * addon as errors with a `code` (EADDRINUSE, EACCES, ...), like node:net's, so callers can tell why a port
+ * is skipped.
  */
 export function tcpListen(host: string, port: number, backlog: number): number {
   const zone = host.indexOf('%');
@@ -234,13 +254,7 @@ export function tcpListen(host: string, port: number, backlog: number): number {
     if (!isCount(scope) || !scope)
       throw Object.assign(new Error(`unknown interface in ${host}`), { code: 'EADDRNOTAVAIL' });
   }
-  try {
-    return addon().tcpListen(address, scope, port, backlog, address !== '::');
-  } catch (err) {
-    const e = err as Error & { errno?: number; code?: string };
-    if (e.errno !== undefined) e.code = ERRNO_NAMES.get(e.errno) ?? 'ERR';
-    throw e;
-  }
+  return addon().tcpListen(address, scope, port, backlog, address !== '::');
 }
 
 /** The local port a socket is bound to. */

@@ -3,6 +3,8 @@ import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import { TidewatchError } from '../core/errors.js';
 import {
+  closeFd,
+  familyUnavailable,
   startUdpReceiver,
   transparentTcpListen,
   transparentUdpSocket,
@@ -69,6 +71,26 @@ test(
       tx.close();
       rx.close();
       rx.close();
+    }
+  },
+);
+
+test(
+  'socket errors from the addon carry the errno name: a port in use is named, not guessed from the text',
+  { skip: !root && 'IP_TRANSPARENT needs CAP_NET_ADMIN' },
+  () => {
+    const fd = transparentTcpListen(4, '127.0.0.1', 39871);
+    try {
+      assert.throws(
+        () => transparentTcpListen(4, '127.0.0.1', 39871),
+        (e: unknown) =>
+          e instanceof TidewatchError &&
+          (e.cause as { code?: string }).code === 'EADDRINUSE' &&
+          /port 39871 is in use/.test(e.message) &&
+          !familyUnavailable(e),
+      );
+    } finally {
+      closeFd(fd);
     }
   },
 );

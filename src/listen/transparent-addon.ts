@@ -10,6 +10,8 @@ export type Family = 4 | 6;
 
 /** Bytes before each record's payload in the batch buffer (see native/transparent.cc). */
 export const RECORD_HEADER = 48;
+/** Record flags as native/transparent.cc numbers them (src/core/addon.test.ts checks they agree). */
+export const RecordFlag = { noOrigDst: 1 } as const;
 /** A UDP datagram is at most 65535 bytes: more can never be kept. */
 export const MAX_KEEP = 65535;
 
@@ -31,6 +33,7 @@ interface NativeAddon {
     cb: (count: number) => void,
   ) => NativeReceiver;
   RECORD_HEADER: number;
+  RECORD_FLAG: typeof RecordFlag;
 }
 
 function addon(): NativeAddon {
@@ -50,14 +53,23 @@ function checkAddress(family: Family, address: string): void {
     throw new TidewatchError('TW_ERR_LISTEN', `invalid IPv${family} address ${JSON.stringify(address)}`);
 }
 
+/** The errno name (`code`) the addon threw, found on a TidewatchError's cause. */
+const sysCode = (err: unknown): string | undefined =>
+  ((err instanceof TidewatchError ? err.cause : err) as { code?: unknown } | undefined)?.code as
+    string | undefined;
+
+/** True when a transparent socket failed because the host has no such address family (no IPv6). */
+export const familyUnavailable = (err: unknown): boolean => sysCode(err) === 'EAFNOSUPPORT';
+
 function sockError(what: string, family: Family, port: number, err: unknown): TidewatchError {
-  const e = err as { message?: string; errno?: number };
+  const e = err as { message?: string };
+  const code = sysCode(err);
   const hint =
-    e.errno === 1 /* EPERM */
+    code === 'EPERM'
       ? ': transparent sockets need root or CAP_NET_ADMIN'
-      : e.errno === 98 /* EADDRINUSE */
+      : code === 'EADDRINUSE'
         ? `: port ${port} is in use, choose another with --tproxy-port`
-        : e.errno === 97 /* EAFNOSUPPORT */
+        : code === 'EAFNOSUPPORT'
           ? `: IPv${family} is not available on this host`
           : '';
   return new TidewatchError(
@@ -131,7 +143,7 @@ export function decodeBatch(
     const bytes = buf.readUInt32LE(off);
     const kept = buf.readUInt16LE(off + 4);
     const family: Family = buf[off + 6] === 6 ? 6 : 4;
-    const missing = (buf[off + 7]! & 1) !== 0;
+    const missing = (buf[off + 7]! & RecordFlag.noOrigDst) !== 0;
     fn({
       family,
       src: formatAddress(family, buf, off + 16),

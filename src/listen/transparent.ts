@@ -3,7 +3,6 @@
 // arrives here with its ORIGINAL destination and goes to the session handler (listen/types.ts).
 // docs/tproxy.md describes the whole mode.
 import type { SensorContext } from '../core/context.js';
-import { TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import { formatPorts } from '../config/units.js';
@@ -16,6 +15,7 @@ import {
 } from '../firewall/tproxy.js';
 import { localListeners, localListenersAsync } from './local-listeners.js';
 import {
+  familyUnavailable,
   MAX_KEEP,
   RECORD_HEADER,
   startUdpReceiver,
@@ -95,7 +95,7 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
         tcp.push(sessions.listenTcp(transparentTcpListen(fam, ANY[fam], cfg.tproxyPort, BACKLOG)));
       } catch (err) {
         // A host without IPv6 still runs tproxy mode for IPv4.
-        if (fam === 6 && err instanceof TidewatchError && /not available/i.test(err.message)) {
+        if (fam === 6 && familyUnavailable(err)) {
           log.warn('IPv6 is not available: tproxy mode takes IPv4 only');
           continue;
         }
