@@ -7,6 +7,7 @@ import { BatchState, PcapErrorCode } from '../capture/addon.js';
 import { CloseCode, RecordFlag as EngineFlag, RecordKind } from '../listen/tcp-engine.js';
 import { RecordFlag as DatagramFlag } from '../listen/transparent-addon.js';
 import { loadAddon } from './addon.js';
+import { TidewatchError } from './errors.js';
 
 type Exports = Record<string, unknown>;
 const load = (target: string) => loadAddon<Exports>(target, target, 'needs g++ and make');
@@ -20,4 +21,19 @@ test('every enum the addons export equals its TypeScript copy', () => {
   const pcap = load('tidewatch_pcap');
   assert.deepEqual(pcap.ERROR_CODE, PcapErrorCode);
   assert.deepEqual(pcap.BATCH_STATE, BatchState);
+});
+
+test('a bad TW_ADDON_BUILD is a one-line error that names the accepted values', () => {
+  const saved = process.env.TW_ADDON_BUILD;
+  process.env.TW_ADDON_BUILD = 'Fast';
+  try {
+    assert.throws(
+      () => loadAddon('tidewatch_not_loaded', 'test', ''),
+      (e: unknown) =>
+        e instanceof TidewatchError && e.code === 'TW_ERR_ADDON' && /Release or Debug/.test(e.message),
+    );
+  } finally {
+    if (saved === undefined) delete process.env.TW_ADDON_BUILD;
+    else process.env.TW_ADDON_BUILD = saved;
+  }
 });
