@@ -3,8 +3,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseHostPort } from './load.js';
-import { formatPorts, parseDuration, parsePorts, parseSize } from './units.js';
+import { loadConfig } from './load.js';
+import { formatPorts, parseDuration, parseHostPort, parsePorts, parseSize } from './units.js';
 
 test('defaults load, are frozen and carry units', () => {
   const cfg = loadConfig({ env: {} });

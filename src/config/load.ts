@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../core/errors.js';
 import { type Config, envOf, flagOf, OPTIONS, type OptionKey } from './schema.js';
+import { parseHostPort } from './units.js';
 
 const KEYS = Object.keys(OPTIONS) as OptionKey[];
 const BY_FLAG = new Map(KEYS.map((k) => [flagOf(k), k]));
@@ -134,18 +135,4 @@ function checkCombined(cfg: Config): Config {
   if (cfg.bufsize < 1 || cfg.bufsize > 16 * 1024 * 1024)
     throw new ConfigError('bad value for --bufsize: keep it from 1 byte to 16MiB');
   return Object.freeze(fixed) as Config;
-}
-
-/** "127.0.0.1:8339", "[::1]:8339", "collector.example:5170" → host and port. */
-export function parseHostPort(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: (m[1] ?? m[2])!, port };
-}
-
-/** The port of --http ("127.0.0.1:8339", "[::1]:9000"), or undefined for "off" or no valid port. */
-export function httpPort(http: string): number | undefined {
-  return parseHostPort(http)?.port;
 }

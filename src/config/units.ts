@@ -1,4 +1,5 @@
-// Parsers for values with units, shared by flags, env and TOML: "30s", "5m", "1h", "1GB", "8KiB".
+// Parsers for values with units, shared by flags, env and TOML: "30s", "5m", "1h", "1GB", "8KiB", ports and
+// HOST:PORT. The loader validates with them; components read parsed parts of a value (the port of --http).
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_BYTES: Record<string, number> = {
   b: 1,
@@ -61,4 +62,18 @@ export function portRanges(ports: readonly number[]): string[] {
 /** Formats a sorted port list back into compact ranges (for logs: "skipped 1-1023"). */
 export function formatPorts(ports: readonly number[]): string {
   return portRanges(ports).join(',');
+}
+
+/** "127.0.0.1:8339", "[::1]:8339", "collector.example:5170" → host and port. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** The port of --http ("127.0.0.1:8339", "[::1]:9000"), or undefined for "off" or no valid port. */
+export function httpPort(http: string): number | undefined {
+  return parseHostPort(http)?.port;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { httpPort } from '../config/load.js';
+import { httpPort } from '../config/units.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

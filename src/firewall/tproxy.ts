@@ -8,8 +8,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { httpPort } from '../config/load.js';
-import { portRanges } from '../config/units.js';
+import { httpPort, portRanges } from '../config/units.js';
 import { ConfigError, TidewatchError } from '../core/errors.js';
 import { parseAddress } from '../core/addresses.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fdsInUse, parseLimits, readFdLimit } from './fd-limit.js';
-import { httpPort } from '../config/load.js';
+import { httpPort } from '../config/units.js';
 
 test('parses the open-files line of /proc/<pid>/limits', () => {
   const text =

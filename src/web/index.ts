@@ -1,7 +1,7 @@
 // HTTP server on --http: dashboard, JSON API under /api/, /metrics (docs/web.md).
 // Bound to loopback, no token is asked; bound anywhere else, every route but the login page needs
 // --http-token, or a token generated here and logged once at start.
-import { parseHostPort } from '../config/load.js';
+import { parseHostPort } from '../config/units.js';
 import type { SensorContext } from '../core/context.js';
 import { TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
