@@ -5,6 +5,7 @@ import type { Statement } from 'better-sqlite3';
 import { TidewatchError } from '../../core/errors.js';
 import type { PortCount, SeriesPoint, TimeRange } from '../query.js';
 import { PROTO_TOTAL } from './schema.js';
+import { split } from './split-range.js';
 import { topPortsByDays } from './top-ports.js';
 
 const MIN = 60_000;
@@ -20,16 +21,6 @@ interface CounterRow {
   a: number;
   n: number;
   s: number;
-}
-
-/** Minute, hour, minute parts of [from, to): whole hours come from the hourly table. */
-export function split(r: TimeRange): number[] {
-  const mA = Math.floor(r.from / MIN);
-  const mB = Math.max(mA, Math.ceil(r.to / MIN));
-  const hA = Math.ceil(mA / 60);
-  const hB = Math.floor(mB / 60);
-  if (hA >= hB) return [mA, mB, 0, 0, 0, 0];
-  return [mA, hA * 60, hA, hB, hB * 60, mB];
 }
 
 export class CounterQueries {

@@ -7,7 +7,7 @@
 import type { Statement } from 'better-sqlite3';
 
 import type { PortCount, TimeRange } from '../query.js';
-import { split } from './counter-queries.js';
+import { split } from './split-range.js';
 import { PROTO_TOTAL } from './schema.js';
 
 const DAY = 86_400_000;
