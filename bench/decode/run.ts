@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PacketCounters } from '../../src/capture/counters.js';
-import { DailyTable } from '../../src/store/daily-csv.js';
+import { DailyTable } from '../../src/daily/table.js';
 import { writeCapture } from '../../test/helpers/pcap-gen.js';
 
 const { values: argv } = parseArgs({

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { batch, ether, type BatchFrame } from '../../test/helpers/pcap-frames.js';
 import { PacketMaker, rng } from '../../test/helpers/pcap-mix.js';
-import { DailyTable } from '../store/daily-table.js';
+import { DailyTable } from '../daily/table.js';
 import { rowJsonWriter } from './analyze.js';
 import { PacketCounters } from './counters.js';
 

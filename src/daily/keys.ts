@@ -1,7 +1,14 @@
-// Keys and text of the daily table (daily-table.ts): protocol codes, IPv4 addresses as int32 keys and
+// Keys and text of the daily table (table.ts): protocol codes, IPv4 addresses as int32 keys and
 // back, UTC day names, CSV lines. Hand-written parsing and caches: they run per probe or per row written.
 import { isIP } from 'node:net';
-import type { DailyRow } from './daily-table.js';
+import type { DailyRow as RowFields } from '../core/events.js';
+
+/** A row with its UTC day (the CSV file it belongs to). */
+export interface DailyRow extends RowFields {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+}
+
 const PROTO_CODES = new Map<string, number>([
   ['TCP', 0],
   ['UDP', 1],

@@ -1,4 +1,4 @@
-// The rows of the daily table (src/store/daily-table.ts) in one flat Int32Array, as an open-addressing
+// The rows of the daily table (src/daily/table.ts) in one flat Int32Array, as an open-addressing
 // hash table (linear probing) keyed by (source slot, destination, meta, day). Why by hand: the table is
 // updated for every connection attempt and datagram and holds millions of rows; a row found costs one
 // cache miss here (the row is its own hash entry, 32 bytes), where a Map of row objects costs several

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ReferenceDailyTable } from '../../test/helpers/daily-table-reference.js';
-import { DailyTable, v4Key } from './daily-table.js';
+import { DailyTable, v4Key } from './table.js';
 
 const DAY0 = Date.UTC(2026, 10, 20) / 1000;
 const V4 = ['198.18.0.1', '198.18.0.2', '255.255.255.255', '0.0.0.0', '128.0.0.1', '203.0.113.9'];

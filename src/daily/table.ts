@@ -2,7 +2,7 @@
 // datagrams; a row is (UTC day, proto, dst_port, dst_ip, src_ip), so a new source port never resets a row
 // (Tsusen did). Memory is bounded: at most maxSources sources and maxRows rows; the least recently seen
 // source goes first, and every eviction is counted. Also the CSV line format (write, load, parse).
-// src/store/daily-csv.ts rewrites the day's file from it.
+// src/store/daily-csv.ts rewrites the day's file from it; capture/analyze.ts reports it.
 //
 // Storage is numeric, for speed (it is updated for every connection attempt and datagram): IPv4
 // addresses are int32 keys, rows live in typed arrays found through a hash table of their own, and text
@@ -11,19 +11,13 @@
 // (IPv6, or any other text handed to addRow) are kept as their text.
 import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import type { DailyRow as RowFields, ProbeEvent } from '../core/events.js';
-import { NO_ROW, RowStore } from './daily-rows.js';
-import { dstText, keyText, parseRow, protoCode, PROTO_NAMES, utcDay, v4Key } from './daily-keys.js';
+import type { ProbeEvent } from '../core/events.js';
+import { NO_ROW, RowStore } from './rows.js';
+import { type DailyRow, dstText, keyText, parseRow, protoCode, PROTO_NAMES, utcDay, v4Key } from './keys.js';
 
-export { formatRow, parseRow, utcDay, v4Key } from './daily-keys.js';
+export { type DailyRow, formatRow, parseRow, utcDay, v4Key } from './keys.js';
 
 export const CSV_HEADER = 'proto dst_port dst_ip src_ip first_seen last_seen count';
-
-/** A row with its UTC day (the CSV file it belongs to). */
-export interface DailyRow extends RowFields {
-  /** UTC day, YYYY-MM-DD. */
-  day: string;
-}
 
 /** A row's port field when it has none (written `-`). */
 const NO_PORT = 65536;

@@ -9,7 +9,8 @@ import { EventBus } from '../core/bus.js';
 import type { ProbeEvent } from '../core/events.js';
 import { createLogger } from '../core/log.js';
 import { Stats } from '../core/stats.js';
-import { CSV_HEADER, DailyTable, parseRow, startDailyCsv } from './daily-csv.js';
+import { CSV_HEADER, DailyTable, parseRow } from '../daily/table.js';
+import { startDailyCsv } from './daily-csv.js';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0); // 2026-11-21 12:00 UTC
 

@@ -1,14 +1,12 @@
 // The day's per-source rows as Tsusen's CSV (<data-dir>/daily/YYYY-MM-DD.csv, UTC day, space separated,
 // header `proto dst_port dst_ip src_ip first_seen last_seen count`, unix seconds), rewritten every --flush
-// and on exit, reloaded at start. The table itself is in daily-table.ts.
+// and on exit, reloaded at start. The table itself is in src/daily/table.ts.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
-import { DailyTable, utcDay } from './daily-table.js';
-
-export * from './daily-table.js';
+import { DailyTable, utcDay } from '../daily/table.js';
 
 /**
  * Feeds the table from probe events and rewrites today's CSV every --flush and on exit. Capture probes

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { ether, sll, sll2 } from './pcap-frames.js';
 import { PacketMaker, rng, type Effect } from './pcap-mix.js';
 import type { PacketCounts } from '../../src/core/events.js';
-import type { DailyRow } from '../../src/store/daily-table.js';
+import type { DailyRow } from '../../src/daily/table.js';
 
 export interface GenOptions {
   seed?: number;
