@@ -2,8 +2,8 @@
 // pcapng file, offline, through the same addon, decoders and counters as live capture.
 import { statSync } from 'node:fs';
 import { isTidewatchError } from '../core/errors.js';
-import type { PacketCounts } from '../core/events.js';
-import { DailyTable, type RowVisitor } from '../store/daily-csv.js';
+import { DailyTable, type RowVisitor } from '../daily/table.js';
+import { type AnalyzeReport, topSourcesOf } from './analyze-report.js';
 import { PacketCounters } from './counters.js';
 import { pcapFileProblem } from './addon.js';
 import { readFileBatches } from './source.js';
@@ -16,29 +16,6 @@ export interface AnalyzeOptions {
   filter: string;
   maxSources: number;
 }
-
-/** The --json document (docs/capture.md lists every field). */
-export interface AnalyzeReport extends PacketCounts {
-  /** Distinct addresses that made a TCP connection attempt. */
-  sources: number;
-  /** Sources dropped from the daily rows to stay within --max-sources (least recently seen first). */
-  evicted_sources: number;
-  /** The per-source rows; printed as `daily` (DailyRow objects are made a chunk at a time, not all at once). */
-  table: DailyTable;
-  truncated?: boolean;
-  error?: string;
-  /** Only for the text summary: rows summed per source (not printed by --json; filled by topSourcesOf). */
-  topSources: Record<string, number>;
-}
-
-/** Rows summed per source, for the text summary. */
-export function topSourcesOf(table: DailyTable): Record<string, number> {
-  const top: Record<string, number> = {};
-  for (const chunk of table.chunks()) for (const r of chunk) top[r.src_ip] = (top[r.src_ip] ?? 0) + r.count;
-  return top;
-}
-
-export type { DailyRow } from '../store/daily-table.js';
 
 /** Files above this size get a progress bar (when stderr is a terminal). */
 const PROGRESS_MIN_BYTES = 32 << 20;

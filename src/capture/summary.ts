@@ -1,5 +1,5 @@
 // The readable (non --json) report of `tidewatch analyze`: totals, top ports, top sources, protocols.
-import type { AnalyzeReport } from './analyze.js';
+import type { AnalyzeReport } from './analyze-report.js';
 
 const PROTO_NAMES: Record<string, string> = {
   '1': 'icmp',
