@@ -9,11 +9,12 @@ import { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { plainAddress } from '../core/addresses.js';
 import type { SensorContext } from '../core/context.js';
-import type { CloseReason, SessionEvent } from '../core/events.js';
+import type { CloseReason } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
+import { sessionEvent } from '../core/session-event.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
-import { TcpSession, iso, type SessionOwner } from './tcp-session.js';
+import { TcpSession, type SessionOwner } from './tcp-session.js';
 import type { Datagram, SessionHandler, Tarpit } from './types.js';
 
 export interface SessionsOptions {
@@ -176,27 +177,19 @@ export class Sessions implements SessionHandler, SessionOwner {
 
   /** A session the engine ended: its record, then (tarpit) the kept connection. */
   private endRecord(r: EngineRecord): void {
-    const ts = iso(r.ended);
-    const ev: SessionEvent = {
-      type: 'session',
-      ts,
-      sensor: this.ctx.cfg.sensor,
+    const ev = sessionEvent(this.ctx.cfg.sensor, {
       proto: 'tcp',
       src: r.src,
       sport: r.sport,
       dst: r.dst,
       dport: r.dport,
-      started: iso(r.started),
-      ended: ts,
+      started: r.started,
+      ended: r.ended,
       bytes: r.bytes,
       truncated: r.truncated,
       close: r.close,
-      payloads: r.chunks.map((c, index) => ({
-        index,
-        timestamp: iso(c.time),
-        data: c.data.toString('base64'),
-      })),
-    };
+      payloads: r.chunks,
+    });
     try {
       this.ctx.bus.emit(ev);
     } finally {
@@ -229,26 +222,22 @@ export class Sessions implements SessionHandler, SessionOwner {
     const dst = plainAddress(d.dst);
     this.probe('udp', { src, dst, sport: d.sport, dport: d.dport }, d.time);
     const keep = d.data.length > this.bufsize ? d.data.subarray(0, this.bufsize) : d.data;
-    const ts = iso(d.time);
     const truncated = d.bytes > keep.length;
     this.ctx.stats.inc('listener_datagrams_total');
-    const ev: SessionEvent = {
-      type: 'session',
-      ts,
-      sensor: this.ctx.cfg.sensor,
+    const ev = sessionEvent(this.ctx.cfg.sensor, {
       proto: 'udp',
       src,
       sport: d.sport,
       dst,
       dport: d.dport,
-      started: ts,
-      ended: ts,
+      started: d.time,
+      ended: d.time,
       bytes: d.bytes,
       truncated,
       // A datagram is whole when it arrives: "fin" unless --bufsize cut it ("cap").
       close: truncated ? 'cap' : 'fin',
-      payloads: keep.length ? [{ index: 0, timestamp: ts, data: keep.toString('base64') }] : [],
-    };
+      payloads: keep.length ? [{ time: d.time, data: keep }] : [],
+    });
     this.ctx.bus.emit(ev);
   }
 

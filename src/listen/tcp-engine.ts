@@ -6,6 +6,7 @@ import { loadAddon } from '../core/addon.js';
 import { formatAddress } from '../core/addresses.js';
 import { TidewatchError } from '../core/errors.js';
 import type { CloseReason } from '../core/events.js';
+import type { SessionRecord } from '../core/session-event.js';
 import type { Family } from './transparent-addon.js';
 
 /** Bytes before a record's chunk table (see the layout in native/tcp-engine.cc). */
@@ -55,20 +56,9 @@ export interface EngineCounters {
 }
 
 /** One record of a batch. `chunks` are views into the batch buffer: copy what is kept past the call. */
-export interface EngineRecord {
+export interface EngineRecord extends Omit<SessionRecord, 'proto' | 'payloads'> {
   kind: 'accept' | 'shed' | 'end' | 'handoff';
   family: Family;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
-  /** ms since the epoch. */
-  started: number;
-  ended: number;
-  /** Bytes received in all (end records). */
-  bytes: number;
-  truncated: boolean;
-  close: CloseReason;
   /** A descriptor JS now owns (handoff, or an end record kept for the tarpit); -1 otherwise. */
   fd: number;
   chunks: { time: number; data: Buffer }[];

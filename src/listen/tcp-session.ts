@@ -5,18 +5,8 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { CloseReason, SessionEvent, TlsInfo } from '../core/events.js';
-import { nowIso } from '../core/events.js';
+import { sessionEvent } from '../core/session-event.js';
 
-/** RFC 3339 time of a ms timestamp, reusing the last string: sessions ending together share it. */
-let lastMs = -1;
-let lastIso = '';
-export function iso(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = nowIso(ms);
-  }
-  return lastIso;
-}
 import { ClientHelloReader, sniffTls, type ClientHello } from './tls/client-hello.js';
 import { ja3, ja4, tlsVersionName } from './tls/fingerprint.js';
 
@@ -233,26 +223,19 @@ export class TcpSession {
     if (this.head?.length) this.asPlainForRecord();
     const chunks = this.chunks ?? [];
     const times = this.times ?? [];
-    const ev: SessionEvent = {
-      type: 'session',
-      ts: iso(ended),
-      sensor,
+    const ev = sessionEvent(sensor, {
       proto: this.proto,
       src: this.src,
       sport: this.sport,
       dst: this.dst,
       dport: this.dport,
-      started: iso(this.started),
-      ended: iso(ended),
+      started: this.started,
+      ended,
       bytes: this.bytes,
       truncated: this.bytes > this.kept,
       close: reason,
-      payloads: chunks.map((c, index) => ({
-        index,
-        timestamp: iso(times[index]!),
-        data: (c.length === 1 ? c[0]! : Buffer.concat(c)).toString('base64'),
-      })),
-    };
+      payloads: chunks.map((c, i) => ({ time: times[i]!, data: c.length === 1 ? c[0]! : Buffer.concat(c) })),
+    });
     const tls = this.tlsInfo();
     if (tls) ev.tls = tls;
     return ev;
