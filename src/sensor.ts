@@ -1,6 +1,7 @@
-// Wires sources → detectors → sinks (DESIGN §2). Annotators (geo, tags, block policy) subscribe first so they
-// complete events before any sink writes them; sinks start before sources so nothing emitted is lost; sources
-// stop first on close so their last events (open sessions, final counters) still reach open sinks.
+// Wires sources → detectors → sinks (DESIGN §2). Annotators (geo, tags) subscribe first so they complete
+// events before any sink writes them, and the detector hands scan events to the block policy before emitting
+// them; sinks start before sources so nothing emitted is lost; sources stop first on close so their last
+// events (open sessions, final counters) still reach open sinks.
 import { EventBus } from './core/bus.js';
 import type { SensorContext } from './core/context.js';
 import type { Component } from './core/lifecycle.js';
@@ -58,7 +59,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     // Annotators and policy first.
     if (cfg.geoip === 'on') add(await startEnricher(ctx));
     add(await startTagger(ctx));
-    if (cfg.block !== 'off') add(await startBlocker(ctx));
+    const blocker = cfg.block !== 'off' ? await startBlocker(ctx) : undefined;
+    add(blocker);
     // Sinks.
     const store = cfg.store === 'sqlite' ? await openStore(ctx) : undefined;
     add(store);
@@ -71,7 +73,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     const metrics = await startMetrics(ctx);
     add(metrics);
     // Detectors, then sources, then the web server.
-    add(await startDetectors(ctx));
+    // The detector hands every scan episode to the block policy, also those the alert budget keeps back.
+    add(await startDetectors(ctx, { judge: blocker?.judge }));
     if (cfg.capture) add(await startCapture(ctx));
     if (cfg.listen !== 'off') add(await startListener(ctx));
     if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));

@@ -98,7 +98,16 @@ export const OPTIONS = {
   scanEpisodeGap: duration('10m', 'a scan episode ends after this long without probes from its source'),
   trwDetection: num(0.99, 'TRW: wanted detection probability', 0.5, 0.99999),
   trwFalsePositive: num(0.01, 'TRW: wanted false-positive probability', 0.00001, 0.5),
-  maxAlertsPerMinute: int(60, 'scan and spike alerts sent per minute; the rest are counted', 1, 1_000_000),
+  handshakeWindow: duration(
+    '10m',
+    'a TCP handshake counts as evidence (handshake_completed, blocking) for a scan episode opened at most this long after it',
+  ),
+  maxAlertsPerMinute: int(
+    60,
+    'scan and spike alerts sent per minute (budgets per source, /24 or /48 and in total; the rest are counted)',
+    1,
+    1_000_000,
+  ),
   spikeInterval: duration('1h', 'interval over which distinct sources per port are compared to the baseline'),
   spikeScore: num(4, 'score (deviations above the baseline) that makes a spike', 0.5, 1000),
   spikeMinCount: int(10, 'distinct sources in an interval below which no spike is raised', 1, 1_000_000),

@@ -126,7 +126,10 @@ export interface ScanEvent extends EventBase {
   state: 'open' | 'update' | 'closed';
   src: string;
   kind: 'vertical' | 'horizontal' | 'block' | 'trw';
+  /** The most frequent type in probe_types. */
   probe: ProbeKind;
+  /** Probes per type in this episode, types without probes left out (absent in events stored before it). */
+  probe_types?: Partial<Record<ProbeKind, number>>;
   ports: number;
   hosts: number;
   probes: number;

@@ -13,7 +13,7 @@ import { CAPTURED, probeFromHex } from './fixtures/scanner-packets.js';
 import { startDetectors, startTagger } from './index.js';
 import { testConfig } from './test-helpers.js';
 
-test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; events land in events/<day>.jsonl', async () => {
+test('wired as in sensor.ts: tagger, sink, detectors with a block policy; events land in events/<day>.jsonl', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tw-detect-'));
   const ctx: SensorContext = {
     cfg: testConfig({ capture: 'lo', dataDir }),
@@ -22,12 +22,12 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
     stats: new Stats(),
   };
   const tagger = await startTagger(ctx);
-  // Stream D2's blocker subscribes between the tagger and the sinks and sets the action synchronously.
-  ctx.bus.on('scan', (ev) => {
-    if (ev.state === 'open') ev.action = 'dry-run';
-  });
   const sink = await startEventsSink(ctx);
-  const det = await startDetectors(ctx, { sweepMs: 50 });
+  // The block policy judges each scan event before it is emitted and sets its action.
+  const judge = (ev: ScanEvent): void => {
+    if (ev.state === 'open') ev.action = 'dry-run';
+  };
+  const det = await startDetectors(ctx, { sweepMs: 50, judge });
   const seen: ScanEvent[] = [];
   ctx.bus.on('scan', (ev) => seen.push(ev));
 
@@ -38,13 +38,18 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
     const seq = (base.seq! ^ port) >>> 0;
     ctx.bus.emit({ ...base, dport: port, seq, ipId: (0xc6120001 ^ port ^ seq) & 0xffff, time: Date.now() });
   }
-  // Listener probes are not counted twice when capture is on.
-  ctx.bus.emit({ ...base, via: 'listener', kind: 'connect', dport: 99, time: Date.now() });
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.tool, 'masscan');
   assert.equal(seen[0]!.probe, 'syn');
   assert.equal(seen[0]!.probes, 15);
   assert.equal(seen[0]!.src, '198.18.0.50');
+  assert.equal(seen[0]!.handshake_completed, false);
+  // Listener probes are not counted twice when capture is on: a handshake is evidence, reported at once.
+  ctx.bus.emit({ ...base, via: 'listener', kind: 'connect', dport: 99, time: Date.now() });
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1]!.state, 'update');
+  assert.equal(seen[1]!.handshake_completed, true);
+  assert.equal(seen[1]!.probes, 20);
 
   const spike: SpikeEvent = {
     ts: new Date().toISOString(),
@@ -78,12 +83,13 @@ test('wired as in sensor.ts: tagger, blocker-like annotator, sink, detectors; ev
     .map((l) => JSON.parse(l) as ScanEvent | SpikeEvent);
   assert.deepEqual(
     lines.map((l) => (l.type === 'scan' ? l.state : l.type)),
-    ['open', 'spike', 'block', 'closed'],
+    ['open', 'update', 'spike', 'block', 'closed'],
   );
   const open = lines[0] as ScanEvent;
   assert.equal(open.action, 'dry-run');
   assert.equal(open.tool, 'masscan');
-  const closed = lines[3] as ScanEvent;
+  assert.deepEqual(open.probe_types, { syn: 15 });
+  const closed = lines[4] as ScanEvent;
   assert.equal(closed.id, open.id);
   assert.equal(closed.probes, 20);
   assert.equal(closed.ports, 20);

@@ -2,6 +2,8 @@
 // events. The tagger runs before the sinks (it completes session events); the detectors after them.
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
+import type { ScanEvent } from '../core/events.js';
+import { AlertBudget, budgetRates } from './alert-budget.js';
 import { RateLimiter } from './rate-limit.js';
 import { ScanDetector } from './scan-detector.js';
 import { SpikeDetector } from './spike.js';
@@ -46,12 +48,16 @@ export interface DetectorOptions {
   now?: () => number;
   /** Sweep period (pending TRW outcomes, episode updates and ends, spike intervals); default 1 s. */
   sweepMs?: number;
+  /** The block policy (firewall/): judges every scan episode's events, reported or kept back by the budget. */
+  judge?: (ev: ScanEvent, reported: boolean) => void;
 }
 
 export async function startDetectors(ctx: SensorContext, opts: DetectorOptions = {}): Promise<Component> {
   const { cfg, bus, stats } = ctx;
   const now = opts.now ?? Date.now;
+  // Spikes share the global alert bucket with scans; scans also have per-source and per-prefix budgets.
   const limiter = new RateLimiter(cfg.maxAlertsPerMinute, now());
+  const budget = new AlertBudget(budgetRates(cfg.maxAlertsPerMinute), now(), limiter);
   const memory = fingerprintMemory(ctx);
   const via = countedVia(ctx);
   const scans = new ScanDetector({
@@ -59,7 +65,8 @@ export async function startDetectors(ctx: SensorContext, opts: DetectorOptions =
     stats,
     countVia: via,
     now,
-    limiter,
+    budget,
+    judge: opts.judge,
     emit: (ev) => bus.emit(ev),
     tagsFor: (src) => memory.forSource(src),
   });

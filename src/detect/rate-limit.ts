@@ -11,11 +11,16 @@ export class RateLimiter {
     this.last = now;
   }
 
-  take(now: number): boolean {
+  /** Whether a token is there (refilled up to now), without taking it. */
+  has(now: number): boolean {
     const elapsed = Math.max(0, now - this.last);
-    this.last = now;
+    this.last = Math.max(this.last, now);
     this.tokens = Math.min(this.perMinute, this.tokens + (elapsed * this.perMinute) / 60_000);
-    if (this.tokens < 1) return false;
+    return this.tokens >= 1;
+  }
+
+  take(now: number): boolean {
+    if (!this.has(now)) return false;
     this.tokens -= 1;
     return true;
   }

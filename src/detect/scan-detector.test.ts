@@ -118,20 +118,6 @@ test('closeAll at shutdown closes open episodes', () => {
   );
 });
 
-test('alerts are rate-limited per minute and the rest counted', () => {
-  const { det, events, stats } = makeDetector({ maxAlertsPerMinute: 2 });
-  for (let s = 1; s <= 5; s++)
-    for (let p = 1; p <= 15; p++) det.onProbe(probe(`203.0.113.${s}`, S, p, T0 + s * 100 + p, 'syn'));
-  assert.equal(events.filter((e) => e.state === 'open').length, 2);
-  assert.equal(stats.get('scan_alerts_suppressed_total'), 3);
-  // A minute later the bucket has refilled.
-  for (let p = 1; p <= 15; p++) det.onProbe(probe('203.0.113.9', S, p, T0 + 61_000 + p, 'syn'));
-  assert.equal(events.filter((e) => e.state === 'open').length, 3);
-  // Suppressed episodes send neither updates nor closes.
-  det.closeAll();
-  assert.equal(events.filter((e) => e.state === 'closed').length, 3);
-});
-
 test('memory is bounded by maxSources: least recently seen evicted and counted', () => {
   const { det, stats } = makeDetector({ maxSources: 100 });
   for (let i = 0; i < 250; i++) det.onProbe(probe(`10.0.${i >> 8}.${i & 255}`, S, 80, T0 + i));

@@ -1,17 +1,17 @@
 // Per-source scan detection: sliding-window distinct ports/hosts (vertical, horizontal, block) and a TRW walk,
-// one scan event per source per episode (open, rate-limited updates, closed). docs/detection.md explains it.
+// one scan episode per source per activity (open, updates, closed). docs/detection.md explains it.
 // State is bounded: at most maxSources sources (least recently seen evicted), each a few small arrays.
 
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
-import type { ProbeEvent, ProbeKind, ScanEvent, SessionEvent, Tag } from '../core/events.js';
-import { nowIso } from '../core/events.js';
+import { uintToIpv4 } from '../core/addresses.js';
+import type { ProbeEvent, ScanEvent, SessionEvent, Tag } from '../core/events.js';
 import type { Stats } from '../core/stats.js';
 import { STEALTH_KINDS } from '../core/tcp-flags.js';
-import { EpisodeCounter, fnv1a, lastAddWasNew, packEntry, windowAdd, windowSize } from './distinct.js';
-import { bestTool } from './fingerprint.js';
+import { AlertBudget, budgetRates } from './alert-budget.js';
+import { fnv1a, lastAddWasNew, packEntry, windowAdd, windowSize } from './distinct.js';
+import { Episode, scanEvent } from './episode.js';
 import { addrKey, flowKey, Lru, type Key } from './lru.js';
-import { RateLimiter } from './rate-limit.js';
+import { CONNECT, KIND_INDEX, KindTally, OTHER, SYN, SYN_STACK } from './probe-types.js';
 import { trwModel, trwStep, type TrwModel } from './trw.js';
 import { HANDSHAKE_GRACE_MS, PENDING_CAP, TrwPending } from './trw-pending.js';
 
@@ -28,6 +28,7 @@ export type ScanConfig = Pick<
   | 'trwDetection'
   | 'trwFalsePositive'
   | 'maxAlertsPerMinute'
+  | 'handshakeWindow'
 >;
 
 export interface ScanDetectorOptions {
@@ -38,8 +39,13 @@ export interface ScanDetectorOptions {
   countVia: 'capture' | 'listener';
   /** Fingerprint tags known for a source (the tagger's memory). */
   tagsFor?: (src: string) => Tag[] | undefined;
-  /** Alert rate limit (shared with spikes); default: its own at cfg.maxAlertsPerMinute. */
-  limiter?: RateLimiter;
+  /** Alert budgets (the global one shared with spikes); default: its own at cfg.maxAlertsPerMinute. */
+  budget?: AlertBudget;
+  /**
+   * The block policy: judges every episode event before it is emitted, also those the alert budget keeps back
+   * (reported = false), so blocking never depends on the budget. It may set the event's action.
+   */
+  judge?: (ev: ScanEvent, reported: boolean) => void;
   /** Clock for sweeps (probe times come from the events). */
   now?: () => number;
   /** Minimum time between two updates of one episode. */
@@ -48,52 +54,15 @@ export interface ScanDetectorOptions {
   maxEpisodes?: number;
 }
 
-const KINDS: readonly ProbeKind[] = [
-  'syn',
-  'fin',
-  'null',
-  'xmas',
-  'ack',
-  'maimon',
-  'udp',
-  'connect',
-  'other',
-  // Internal: a SYN carrying a full TCP stack's options (>= 3: MSS, window scale, SACK, timestamps), as the
-  // kernel sends for connect(); raw scanner templates carry none or MSS only. Reported as 'syn'.
-  'syn',
-];
-const KIND_INDEX = new Map(KINDS.slice(0, 9).map((k, i) => [k, i]));
-const SYN = 0;
-const CONNECT = 7;
-const SYN_STACK = 9;
-const isSyn = (k: number): boolean => k === SYN || k === SYN_STACK;
-
-interface Episode {
-  id: string;
-  kind: ScanEvent['kind'];
-  first: number;
-  last: number;
-  probes: number;
-  ports: EpisodeCounter;
-  hosts: EpisodeCounter;
-  lastEmit: number;
-  emitted: string;
-  suppressed: boolean;
-}
-
-class Source {
+class Source extends KindTally {
   /** Start of the current activity (reset after a quiet scanWindow). */
   since: number;
   last: number;
   ports: number[] = [];
   hosts: number[] = [];
-  /** Kind of the only probe so far, or the per-kind counts once there are several. */
-  kind0: number;
-  /** Probes of kind0 while all probes had that kind (no per-kind array for the common case). */
-  n0 = 1;
-  kinds: number[] | undefined;
   llr = 0;
-  handshake = false;
+  /** Latest TCP handshake the source completed with the sensor (ms), -Infinity when none is known. */
+  handshakeAt = -Infinity;
   episode: Episode | undefined;
   constructor(
     /** The table key: an IPv4 address as an int32 (its text is rebuilt when reported), else the text. */
@@ -101,9 +70,9 @@ class Source {
     now: number,
     kind: number,
   ) {
+    super(kind);
     this.since = now;
     this.last = now;
-    this.kind0 = kind;
   }
 
   get addr(): string {
@@ -111,18 +80,16 @@ class Source {
   }
 }
 
-const uintToIpv4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-
 export class ScanDetector {
   private readonly sources: Lru<Source>;
   private readonly open = new Set<Source>();
   private readonly pending: TrwPending;
   /** Listener handshakes whose SYN capture has not delivered yet (src:sport → time), bounded. */
   private readonly handshakes = new Lru<number, Key>(65_536);
-  /** Sources that completed a handshake before capture showed them (handshake_completed for new sources). */
-  private readonly handshakeSources = new Lru<true, Key>(65_536);
+  /** When sources not (yet) in the table completed a handshake (handshake evidence for new sources). */
+  private readonly handshakeSources = new Lru<number, Key>(65_536);
   private readonly trw: TrwModel;
-  private readonly limiter: RateLimiter;
+  private readonly budget: AlertBudget;
   private readonly now: () => number;
   private readonly windowSec: number;
   private readonly portCap: number;
@@ -141,7 +108,7 @@ export class ScanDetector {
       theta0: 0.8,
       theta1: 0.2,
     });
-    this.limiter = o.limiter ?? new RateLimiter(c.maxAlertsPerMinute, this.epoch);
+    this.budget = o.budget ?? new AlertBudget(budgetRates(c.maxAlertsPerMinute), this.epoch);
     this.windowSec = Math.max(1, Math.round(c.scanWindow / 1000));
     this.portCap = Math.max(c.scanPorts, c.scanBlockPorts);
     this.hostCap = Math.max(c.scanHosts, c.scanBlockHosts);
@@ -150,7 +117,7 @@ export class ScanDetector {
     this.pending = new TrwPending(o.stats, Math.min(PENDING_CAP, c.maxSources));
     this.sources = new Lru<Source>(c.maxSources, (_key, src) => {
       this.o.stats.inc('detect_sources_evicted_total');
-      if (src.episode) this.closeEpisode(src);
+      if (src.episode) this.closeEpisode(src, this.now());
     });
   }
 
@@ -165,64 +132,89 @@ export class ScanDetector {
   onProbe(p: ProbeEvent): void {
     if (p.via !== this.o.countVia) {
       // Capture is on and this is the listener: a completed handshake is evidence, not another probe.
-      if (p.kind === 'connect') this.onHandshake(p.src, p.sport, p.time);
+      if (p.kind === 'connect' && p.handshake !== false) this.onHandshake(p.src, p.sport, p.time);
       return;
     }
     const t = p.time;
-    let kind = KIND_INDEX.get(p.kind) ?? KIND_INDEX.get('other')!;
-    if (kind === SYN && (p.options?.length ?? 0) >= 3) kind = SYN_STACK;
-    let handshake = p.kind === 'connect' && p.handshake !== false;
-    if (isSyn(kind) && this.handshakes.size > 0) {
-      // The listener already completed this connection's handshake: a connect, not a SYN probe.
+    const kind = this.kindOf(p);
+    const s = this.touch(addrKey(p.src), kind, t);
+    const newType = this.typeWasNew;
+    const handshake = kind === CONNECT && p.handshake !== false;
+    if (handshake && t > s.handshakeAt) s.handshakeAt = t;
+    const ep = s.episode;
+    const shape = this.count(s, p, t, handshake);
+    const cur = s.episode; // TRW may have opened one just above
+    if (cur) {
+      // An episode TRW opened is named by its shape once the windows show one.
+      if (cur.kind === 'trw' && shape) cur.kind = shape;
+      if (cur === ep) this.changed(s, t, newType);
+    } else if (shape) this.openEpisode(s, shape, t);
+  }
+
+  /** The probe's kind index; a SYN whose handshake the listener already completed is a connect. */
+  private kindOf(p: ProbeEvent): number {
+    const kind = KIND_INDEX.get(p.kind) ?? OTHER;
+    if (kind !== SYN) return kind;
+    if (this.handshakes.size > 0) {
       const fk = flowKey(p.src, p.sport);
       const ht = this.handshakes.peek(fk);
       if (ht !== undefined && Math.abs(p.time - ht) <= HANDSHAKE_GRACE_MS) {
         this.handshakes.delete(fk);
-        kind = CONNECT;
-        handshake = true;
+        return CONNECT;
       }
     }
-    const key = addrKey(p.src);
-    let s = this.sources.get(key);
-    if (s) {
-      if (t - s.last > this.o.cfg.scanWindow && !s.episode) {
-        // Quiet for a whole window: a new activity starts (the windows expire by themselves).
-        s.since = t;
-        s.llr = 0;
-        s.kinds = undefined;
-        s.kind0 = kind;
-        s.n0 = 1;
-      } else if (s.kinds) s.kinds[kind]!++;
-      else if (kind === s.kind0) s.n0++;
-      else {
-        s.kinds = new Array<number>(KINDS.length).fill(0);
-        s.kinds[s.kind0] = s.n0;
-        s.kinds[kind]!++;
-      }
-      if (t > s.last) s.last = t;
-    } else {
-      s = new Source(key, t, kind);
-      if (this.handshakeSources.size > 0 && this.handshakeSources.delete(key)) s.handshake = true;
-      this.sources.set(key, s); // may evict the least recently seen source
-    }
-    if (handshake) s.handshake = true;
+    return (p.options?.length ?? 0) >= 3 ? SYN_STACK : SYN;
+  }
 
+  /** Whether the last touch() counted a probe type new to its source's activity. */
+  private typeWasNew = false;
+
+  /** The source's entry, created or refreshed, with this probe's kind counted. */
+  private touch(key: Key, kind: number, t: number): Source {
+    this.typeWasNew = false;
+    let s = this.sources.get(key);
+    if (!s) {
+      s = new Source(key, t, kind);
+      const at = this.handshakeSources.size > 0 ? this.handshakeSources.peek(key) : undefined;
+      if (at !== undefined) {
+        this.handshakeSources.delete(key);
+        s.handshakeAt = at;
+      }
+      this.sources.set(key, s); // may evict the least recently seen source
+      return s;
+    }
+    if (t - s.last > this.o.cfg.scanWindow && !s.episode) {
+      // Quiet for a whole window: a new activity starts (the windows expire by themselves).
+      s.since = t;
+      s.llr = 0;
+      s.reset(kind);
+    } else this.typeWasNew = s.add(kind);
+    if (t > s.last) s.last = t;
+    return s;
+  }
+
+  /** Adds the probe to the windows, the open episode and TRW; returns the shape a threshold crossed. */
+  private count(s: Source, p: ProbeEvent, t: number, handshake: boolean): ScanEvent['kind'] | undefined {
     const sec = Math.floor((t - this.epoch) / 1000);
     const port = p.proto === 'udp' ? p.dport + 65536 : p.dport;
     const hostKey = fnv1a(p.dst) & 0xffffff;
-    let pw: { size: number; isNew: boolean };
-    let hw: { size: number; isNew: boolean };
+    let ports: number;
+    let hosts: number;
+    let first: boolean;
     if (s.ports.length === 0 || s.hosts.length === 0) {
       // Most sources send one probe: array literals of one element keep them at ~40 bytes each (a push
       // onto [] would reserve 17 slots).
       s.ports = [packEntry(port, sec)];
       s.hosts = [packEntry(hostKey, sec)];
-      pw = hw = { size: 1, isNew: true };
+      ports = hosts = 1;
+      first = true;
     } else {
       s.ports = windowAdd(s.ports, port, sec, this.windowSec, this.portCap);
-      pw = { size: s.ports.length, isNew: lastAddWasNew() };
+      first = lastAddWasNew();
       s.hosts = windowAdd(s.hosts, hostKey, sec, this.windowSec, this.hostCap);
-      hw = { size: s.hosts.length, isNew: lastAddWasNew() };
+      first ||= lastAddWasNew();
+      ports = s.ports.length;
+      hosts = s.hosts.length;
     }
     const ep = s.episode;
     if (ep) {
@@ -231,62 +223,53 @@ export class ScanDetector {
       ep.hosts.add(hostKey);
       if (t > ep.last) ep.last = t;
     }
-
     // TRW over first contacts (a port or address new in the window).
-    if (pw.isNew || hw.isNew) {
+    if (first) {
       if (STEALTH_KINDS.has(p.kind)) this.outcome(s, false, t);
-      else if (p.proto === 'tcp') {
-        this.pending.add(p.src, p.sport, t, handshake);
-      }
+      else if (p.proto === 'tcp') this.pending.add(p.src, p.sport, t, handshake);
     }
-
     const c = this.o.cfg;
-    let kindOf: ScanEvent['kind'] | undefined;
-    if (pw.size >= c.scanBlockPorts && hw.size >= c.scanBlockHosts) kindOf = 'block';
-    else if (pw.size >= c.scanPorts) kindOf = 'vertical';
-    else if (hw.size >= c.scanHosts) kindOf = 'horizontal';
-    const cur = s.episode; // TRW may have opened one just above
-    if (cur) {
-      // An episode TRW opened is named by its shape once the windows show one.
-      if (cur.kind === 'trw' && kindOf) cur.kind = kindOf;
-      if (cur === ep) this.maybeUpdate(s, t);
-    } else if (kindOf) this.openEpisode(s, kindOf, t);
+    if (ports >= c.scanBlockPorts && hosts >= c.scanBlockHosts) return 'block';
+    if (ports >= c.scanPorts) return 'vertical';
+    if (hosts >= c.scanHosts) return 'horizontal';
+    return undefined;
   }
 
   /** Session events give TRW outcomes (data sent = success) and handshake evidence. */
   onSession(ev: SessionEvent): void {
     if (ev.proto === 'udp') return;
-    const s = this.sources.peek(addrKey(ev.src));
-    if (s) s.handshake = true;
+    const ended = Date.parse(ev.ended) || this.now();
+    const s = this.shook(addrKey(ev.src), Date.parse(ev.started) || ended, ended, false);
     if (!this.pending.resolve(ev.src, ev.sport)) return;
-    if (s) this.outcome(s, ev.bytes > 0, Date.parse(ev.ended) || this.now());
+    if (s) this.outcome(s, ev.bytes > 0, ended);
   }
 
   private onHandshake(src: string, sport: number, t: number): void {
-    const s = this.sources.peek(addrKey(src));
-    if (s) s.handshake = true;
-    else this.handshakeSources.set(addrKey(src), true);
+    const key = addrKey(src);
+    const s = this.sources.peek(key);
+    let newType = false;
     // Capture delivers in batches, so the listener's accept often comes before capture's SYN: remember
     // the handshake for that SYN. When the SYN came first, relabel it now.
-    if (!s || !this.pending.handshake(src, sport, t)) {
-      this.handshakes.set(flowKey(src, sport), t);
-      return;
+    if (!s || !this.pending.handshake(src, sport, t)) this.handshakes.set(flowKey(src, sport), t);
+    else {
+      // The SYN capture counted was a connect() scan's: relabel one SYN as a connect.
+      const from = s.count(SYN_STACK) > 0 ? SYN_STACK : SYN;
+      newType = s.reported(CONNECT) === 0 && s.count(from) > 0;
+      if (s.count(from) > 0) s.relabel(from, CONNECT);
     }
-    // The SYN capture counted was a connect() scan's: relabel one SYN as a connect.
-    if (s.kinds) {
-      const from = s.kinds[SYN_STACK]! > 0 ? SYN_STACK : SYN;
-      if (s.kinds[from]! > 0) {
-        s.kinds[from]!--;
-        s.kinds[CONNECT]!++;
-      }
-    } else if (isSyn(s.kind0)) {
-      if (s.n0 <= 1) s.kind0 = CONNECT;
-      else {
-        s.kinds = new Array<number>(KINDS.length).fill(0);
-        s.kinds[s.kind0] = s.n0 - 1;
-        s.kinds[CONNECT] = 1;
-      }
+    this.shook(key, t, t, newType);
+  }
+
+  /** Records a completed handshake (at `at`) of a source; an open episode that gains evidence says so at once. */
+  private shook(key: Key, at: number, t: number, newType: boolean): Source | undefined {
+    const s = this.sources.peek(key);
+    if (!s) {
+      if (at > (this.handshakeSources.peek(key) ?? -Infinity)) this.handshakeSources.set(key, at);
+      return undefined;
     }
+    if (at > s.handshakeAt) s.handshakeAt = at;
+    if (s.episode) this.changed(s, Math.max(t, s.episode.last), newType);
+    return s;
   }
 
   private outcome(s: Source, success: boolean, t: number): void {
@@ -303,7 +286,7 @@ export class ScanDetector {
     }
     for (const s of this.open) {
       const ep = s.episode!;
-      if (now - ep.last >= this.o.cfg.scanEpisodeGap) this.closeEpisode(s);
+      if (now - ep.last >= this.o.cfg.scanEpisodeGap) this.closeEpisode(s, now);
       else this.maybeUpdate(s, now);
     }
     this.o.stats.set('detect_sources', this.sources.size);
@@ -312,55 +295,62 @@ export class ScanDetector {
 
   /** Closes every open episode (sensor shutdown). */
   closeAll(): void {
-    for (const s of [...this.open]) this.closeEpisode(s);
+    const now = this.now();
+    for (const s of [...this.open]) this.closeEpisode(s, now);
   }
 
   private openEpisode(s: Source, kind: ScanEvent['kind'], t: number): void {
     if (this.open.size >= this.maxEpisodes) {
       const first = this.open.values().next().value as Source | undefined;
       if (first) {
-        this.closeEpisode(first);
+        this.closeEpisode(first, t);
         this.o.stats.inc('scan_episodes_evicted_total');
       }
     }
-    const ep: Episode = {
-      id: randomUUID(),
-      kind,
-      first: s.since,
-      last: t,
-      probes: 0,
-      ports: new EpisodeCounter(),
-      hosts: new EpisodeCounter(),
-      lastEmit: t,
-      emitted: '',
-      suppressed: false,
-    };
+    const ep = new Episode(kind, s.since, t, t);
     for (const e of s.ports) ep.ports.add(Math.floor(e / 2 ** 29));
     for (const e of s.hosts) ep.hosts.add(Math.floor(e / 2 ** 29));
-    ep.probes = s.kinds ? s.kinds.reduce((a, b) => a + b, 0) : s.n0;
+    ep.probes = s.total;
+    ep.proven = this.proven(s, ep);
     s.episode = ep;
     this.open.add(s);
     this.o.stats.inc('scan_episodes_total');
-    if (!this.limiter.take(t)) {
-      ep.suppressed = true;
-      this.o.stats.inc('scan_alerts_suppressed_total');
-      return;
+    this.publish(s, t, 'update');
+  }
+
+  /**
+   * handshake_completed: the source completed a TCP handshake with the sensor while the episode is open or at
+   * most --handshake-window before it opened. Older evidence does not count (a spoofed sweep hours after one
+   * real connection from that address is not "proven").
+   */
+  private proven(s: Source, ep: Episode): boolean {
+    return s.handshakeAt >= ep.opened - this.o.cfg.handshakeWindow;
+  }
+
+  /** An open episode changed: a new probe type or new handshake evidence is sent at once, else at the pace. */
+  private changed(s: Source, t: number, urgent: boolean): void {
+    const ep = s.episode!;
+    if (!ep.proven && this.proven(s, ep)) {
+      ep.proven = true;
+      urgent = true;
     }
-    this.send(s, 'open');
+    if (urgent) this.publish(s, t, 'update');
+    else this.maybeUpdate(s, t);
   }
 
   private maybeUpdate(s: Source, t: number): void {
     const ep = s.episode!;
-    if (ep.suppressed || t - ep.lastEmit < this.updateEvery) return;
-    if (this.signature(ep) === ep.emitted) return;
-    ep.lastEmit = t;
-    this.send(s, 'update');
+    if (t - ep.lastTry < this.updateEvery) return;
+    // A reported episode sends an update when something changed; an unreported one asks the budget again.
+    if (ep.reported && ep.signature(s) === ep.emitted) return;
+    this.publish(s, t, 'update');
   }
 
-  private closeEpisode(s: Source): void {
+  private closeEpisode(s: Source, now: number): void {
     const ep = s.episode;
     if (!ep) return;
-    if (!ep.suppressed) this.send(s, 'closed');
+    this.publish(s, now, 'closed');
+    if (!ep.reported) this.o.stats.inc('scan_episodes_unreported_total');
     this.open.delete(s);
     s.episode = undefined;
     // A new episode starts from scratch: forget the window, the walk and the kinds.
@@ -368,59 +358,55 @@ export class ScanDetector {
     s.hosts.length = 0;
     s.llr = 0;
     s.since = ep.last;
-    s.kind0 = KIND_INDEX.get(this.dominantKind(s))!;
-    s.n0 = 0;
-    s.kinds = undefined;
-  }
-
-  private signature(ep: Episode): string {
-    return `${ep.kind}/${ep.ports.count}/${ep.hosts.count}/${ep.probes}`;
-  }
-
-  private send(s: Source, state: ScanEvent['state']): void {
-    const ep = s.episode!;
-    ep.emitted = this.signature(ep);
-    const addr = s.addr;
-    const tags = this.o.tagsFor?.(addr);
-    const ev: ScanEvent = {
-      ts: nowIso(state === 'closed' ? Math.max(ep.last, this.now()) : ep.last),
-      sensor: this.o.cfg.sensor,
-      type: 'scan',
-      id: ep.id,
-      state,
-      src: addr,
-      kind: ep.kind,
-      probe: this.dominantKind(s),
-      ports: ep.ports.count,
-      hosts: ep.hosts.count,
-      probes: ep.probes,
-      window_s: this.windowSec,
-      first_seen: nowIso(ep.first),
-      last_seen: nowIso(ep.last),
-      handshake_completed: s.handshake,
-      action: 'logged',
-    };
-    const tool = bestTool(tags);
-    if (tool) ev.tool = tool;
-    if (tags?.length) ev.tags = tags.map((t) => ({ ...t })); // the memory's lists are shared and frozen
-    this.o.emit(ev);
+    s.reset(KIND_INDEX.get(s.mostFrequent())!, 0);
   }
 
   /**
-   * The most frequent kind (both SYN counts together), except that a source whose SYNs are mostly full-stack
-   * SYNs made a connect() scan: only an operating system's TCP stack sends them, raw scanner templates carry
-   * no options or MSS only (fixtures/scanner-packets.ts). Handshakes seen by the listener are not required:
-   * a client that resets right after the handshake (nmap -sT) is gone before accept() can name its peer.
-   * A raw SYN scanner stays 'syn' even when the same host made a few ordinary connections before.
+   * Sends the episode's state. An episode not reported yet first needs the alert budget; then its first event
+   * is an open (followed by the closed one when it is closing). Refused, it is judged by the block policy all
+   * the same and tried again at the next update or change, or when it closes.
    */
-  private dominantKind(s: Source): ProbeKind {
-    if (!s.kinds) return KINDS[s.kind0 === SYN_STACK ? CONNECT : s.kind0]!;
-    const k = s.kinds;
-    let best = SYN;
-    let bestN = k[SYN]! + k[SYN_STACK]!;
-    for (let i = 1; i < 9; i++) if (k[i]! > bestN) [best, bestN] = [i, k[i]!];
-    if (best === SYN && k[SYN_STACK]! > 0 && k[SYN_STACK]! >= k[SYN]!) best = CONNECT;
-    return KINDS[best]!;
+  private publish(s: Source, t: number, state: 'update' | 'closed'): void {
+    const ep = s.episode!;
+    ep.lastTry = t;
+    if (!ep.reported) {
+      if (!this.admit(s, ep, t)) {
+        if (this.o.judge) this.o.judge(this.event(s, state === 'closed' ? state : 'open', t), false);
+        return;
+      }
+      ep.reported = true;
+      this.deliver(s, 'open', t);
+      if (state === 'update') return;
+    }
+    this.deliver(s, state, t);
+  }
+
+  /** Spends an alert of the episode's budgets; a refusal is counted once per episode, by reason. */
+  private admit(s: Source, ep: Episode, t: number): boolean {
+    const refused = this.budget.take(s.addr, s.key, ep.proven, t);
+    if (!refused) {
+      if (ep.suppressed) this.o.stats.inc('scan_alerts_late_total');
+      return true;
+    }
+    if (!ep.suppressed) {
+      ep.suppressed = true;
+      this.o.stats.inc('scan_alerts_suppressed_total');
+      this.o.stats.inc(`scan_alerts_suppressed_${refused}_total`);
+    }
+    return false;
+  }
+
+  private deliver(s: Source, state: ScanEvent['state'], t: number): void {
+    const ev = this.event(s, state, t);
+    s.episode!.emitted = s.episode!.signature(s);
+    this.o.judge?.(ev, true);
+    this.o.emit(ev);
+  }
+
+  private event(s: Source, state: ScanEvent['state'], t: number): ScanEvent {
+    const addr = s.addr;
+    const c = { sensor: this.o.cfg.sensor, src: addr, windowSec: this.windowSec, now: t };
+    return scanEvent(s.episode!, s, state, { ...c, tags: this.o.tagsFor?.(addr) });
   }
 
   /** Used by tests: distinct ports/hosts in a source's current window. */

@@ -29,7 +29,6 @@ function setup(opts: { mode?: 'on' | 'dry-run'; max?: number; spoofable?: boolea
     blockForMs: 3000,
     blockSpoofable: opts.spoofable ?? false,
     maxBlocked: opts.max ?? 3,
-    episodeGapMs: 600_000,
     apply:
       opts.mode === 'dry-run'
         ? undefined
@@ -180,29 +179,26 @@ test('an nft failure turns into refused events and frees the slots', async () =>
   assert.equal(ctx.stats.get('blocks_nft_errors_total'), 1);
 });
 
-test('a held-back SYN-only scanner is blocked as soon as it completes a handshake', async () => {
-  const { policy, blocks, applied } = setup();
-  const s = scan('198.18.0.4', { handshake_completed: false });
-  policy.decide(s);
-  assert.equal(s.action, 'logged');
-  policy.onHandshake('198.18.0.99'); // someone else: nothing
-  policy.onHandshake('::ffff:198.18.0.4');
+test('episodes the alert budget kept back are judged quietly: blocked and reported, refusals silent', async () => {
+  const { policy, blocks, applied, ctx } = setup();
+  const spoofed = scan('198.18.0.4', { handshake_completed: false });
+  policy.decide(spoofed, false);
+  assert.equal(spoofed.action, 'logged');
+  assert.equal(blocks.length, 0, 'no refused event for a scan nobody was told about');
+  assert.equal(ctx.stats.get('blocks_refused_total'), 0);
+  const real = scan('198.18.0.5');
+  policy.decide(real, false);
+  assert.equal(real.action, 'blocked', 'blocking does not wait for the alert budget');
   await settle();
   assert.deepEqual(
-    blocks.map((b) => b.action),
-    ['refused', 'added'],
+    blocks.map((b) => [b.action, b.src]),
+    [['added', '198.18.0.5']],
   );
-  assert.equal(applied[0]![0]!.ip, '198.18.0.4');
-  policy.onHandshake('198.18.0.4'); // already blocked: no second add
-  await settle();
-  assert.equal(applied.length, 1);
-});
-
-test('a handshake seen before the scan event counts as handshake evidence', () => {
-  const { policy } = setup();
-  policy.onHandshake('198.18.0.5');
-  const s = scan('198.18.0.5', { handshake_completed: false });
-  policy.decide(s);
-  assert.equal(s.handshake_completed, true);
-  assert.equal(s.action, 'blocked');
+  assert.equal(applied[0]![0]!.ip, '198.18.0.5');
+  // Reported later, the same refused episode gets its one refused event.
+  policy.decide({ ...spoofed, state: 'update' });
+  assert.deepEqual(
+    blocks.map((b) => b.action),
+    ['added', 'refused'],
+  );
 });

@@ -1,6 +1,8 @@
 // Block policy: decides synchronously for each scan event whether its source is blocked (the event's action
 // is final before any sink writes it), keeps the bounded map of active blocks and their expiry, and hands the
-// nftables work to a batched queue so the event loop never waits for nft.
+// nftables work to a batched queue so the event loop never waits for nft. The detector hands it every episode
+// event, also those the alert budget keeps back, and re-judges an episode at once when it gains handshake
+// evidence: handshake_completed follows one rule (--handshake-window, docs/detection.md) for both.
 import type { SensorContext } from '../core/context.js';
 import { type BlockEvent, nowIso, type ScanEvent } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
@@ -17,8 +19,6 @@ export interface PolicyOptions {
   blockForMs: number;
   blockSpoofable: boolean;
   maxBlocked: number;
-  /** A held-back scanner's handshake counts only within this time of its last probe (--scan-episode-gap). */
-  episodeGapMs: number;
   /** Applies a batch to the kernel (nft); absent in dry-run. */
   apply?: (items: BlockItem[]) => Promise<void>;
   now?: () => number;
@@ -26,8 +26,6 @@ export interface PolicyOptions {
 
 /** Episodes whose refusal we remember, so one episode's updates do not repeat the same refused event. */
 const MAX_REMEMBERED_EPISODES = 4096;
-/** Sources whose last handshake we remember (about 100 bytes each). */
-const MAX_HANDSHAKE_SOURCES = 65536;
 /** Our expiry is this much after the kernel's, so the kernel element is surely gone when we forget it. */
 const KERNEL_MARGIN_MS = 250;
 
@@ -35,10 +33,6 @@ export class BlockPolicy {
   /** src → expiry (ms since epoch): blocks in the kernel set (or would-be blocks in dry-run). */
   readonly active = new Map<string, number>();
   private readonly refusedFor = new Map<string, string>();
-  /** Scanners refused only for lacking a handshake: src → their last scan event. */
-  private readonly waiting = new Map<string, ScanEvent>();
-  /** Sources that recently completed a handshake with the listener: src → when (least recent first). */
-  private readonly handshakes = new Map<string, number>();
   private pending: (BlockItem & { reason: string; until: number })[] = [];
   private flushing: Promise<void> | undefined;
   private readonly errors: RateLimitedLog;
@@ -74,9 +68,10 @@ export class BlockPolicy {
     this.ctx.bus.emit(ev);
   }
 
-  private refuse(ev: ScanEvent, src: string, reason: string): void {
+  private refuse(ev: ScanEvent, src: string, reason: string, reported: boolean): void {
     ev.action = 'logged';
-    if (this.refusedFor.get(ev.id) === reason) return;
+    // A refusal is news only beside a reported scan: the episodes the alert budget keeps back stay quiet.
+    if (!reported || this.refusedFor.get(ev.id) === reason) return;
     this.refusedFor.delete(ev.id);
     this.refusedFor.set(ev.id, reason);
     if (this.refusedFor.size > MAX_REMEMBERED_EPISODES)
@@ -85,12 +80,15 @@ export class BlockPolicy {
     this.emit('refused', src, reason);
   }
 
-  /** Called synchronously from the scan subscriber: sets ev.action before the sinks see the event. */
-  decide(ev: ScanEvent): void {
+  /**
+   * Called synchronously by the scan detector for each episode event before it is emitted (`reported`), or
+   * instead of emitting it (kept back by the alert budget): sets ev.action before the sinks see the event.
+   */
+  decide(ev: ScanEvent, reported = true): void {
     const now = this.now();
     const dry = this.opt.mode === 'dry-run';
     const addr = canonicalAddr(ev.src);
-    if (!addr) return this.refuse(ev, String(ev.src).slice(0, 64), 'not a valid IP address');
+    if (!addr) return this.refuse(ev, String(ev.src).slice(0, 64), 'not a valid IP address', reported);
     const until = this.active.get(addr.ip);
     if (until !== undefined && until > now) {
       ev.action = dry ? 'dry-run' : 'blocked';
@@ -100,26 +98,21 @@ export class BlockPolicy {
       ev.action = 'logged';
       return;
     }
-    if (!ev.handshake_completed && this.shookHands(addr.ip, now)) {
-      // The listener completed a handshake with this source that the detector has not linked to it yet
-      // (capture delivers packets in batches, so an accept can be seen before the SYN it answers).
-      ev.handshake_completed = true;
-    }
     if (!ev.handshake_completed && !this.opt.blockSpoofable) {
-      this.remember(addr.ip, ev);
-      return this.refuse(ev, addr.ip, 'no completed handshake (possibly spoofed); see --block-spoofable');
+      const why =
+        'no completed handshake within --handshake-window (possibly spoofed); see --block-spoofable';
+      return this.refuse(ev, addr.ip, why, reported);
     }
     const unsafe = this.safety.check(addr, now);
-    if (unsafe) return this.refuse(ev, addr.ip, `never blocked: ${unsafe}`);
+    if (unsafe) return this.refuse(ev, addr.ip, `never blocked: ${unsafe}`, reported);
     this.expire(now);
     if (this.active.size >= this.opt.maxBlocked)
-      return this.refuse(ev, addr.ip, `block set full (--max-blocked ${this.opt.maxBlocked})`);
+      return this.refuse(ev, addr.ip, `block set full (--max-blocked ${this.opt.maxBlocked})`, reported);
 
     const end = now + this.opt.blockForMs;
     const reason = `${ev.kind} scan, probe ${ev.probe}${ev.tool ? `, tool ${ev.tool}` : ''}`;
     this.active.set(addr.ip, end);
     this.refusedFor.delete(ev.id);
-    this.waiting.delete(addr.ip);
     if (dry) {
       ev.action = 'dry-run';
       this.ctx.stats.inc('blocks_dry_run_total');
@@ -130,36 +123,6 @@ export class BlockPolicy {
     this.ctx.stats.set('blocks_active', this.active.size);
     this.pending.push({ ...addr, timeoutMs: this.opt.blockForMs, reason, until: end });
     this.schedule();
-  }
-
-  private remember(ip: string, ev: ScanEvent): void {
-    this.waiting.delete(ip);
-    this.waiting.set(ip, { ...ev, state: 'update' });
-    if (this.waiting.size > MAX_REMEMBERED_EPISODES) this.waiting.delete(this.waiting.keys().next().value!);
-  }
-
-  /**
-   * A source completed a TCP handshake with the listener. If it is a scanner we held back only because it
-   * looked spoofable (a connect() scan is reported at its 15th SYN, usually before its first handshake),
-   * it is blocked now instead of at the episode's next update.
-   */
-  onHandshake(src: string): void {
-    const addr = canonicalAddr(src);
-    if (!addr) return;
-    this.handshakes.delete(addr.ip);
-    this.handshakes.set(addr.ip, this.now());
-    if (this.handshakes.size > MAX_HANDSHAKE_SOURCES)
-      this.handshakes.delete(this.handshakes.keys().next().value!);
-    const ev = this.waiting.get(addr.ip);
-    if (!ev) return;
-    this.waiting.delete(addr.ip);
-    if (this.now() - Date.parse(ev.last_seen) > this.opt.episodeGapMs) return;
-    this.decide({ ...ev, handshake_completed: true });
-  }
-
-  private shookHands(ip: string, now: number): boolean {
-    const at = this.handshakes.get(ip);
-    return at !== undefined && now - at <= this.opt.episodeGapMs;
   }
 
   /** Forgets blocks whose element timeout passed (the kernel drops them by itself) and reports them. */

@@ -1,8 +1,10 @@
 // nftables block sets with timeouts (--block); the tarpit (--tarpit) is a socket feeder in listen/tarpit.ts.
-// Subscribed to scan events before the sinks (sensor.ts), so each event's action is decided before it is
-// written; the nft work runs afterwards, batched. The table is installed at start (replacing a crashed run's
+// The scan detector hands each episode event to judge() before emitting it (sensor.ts), so each event's action
+// is decided before it is written, and episodes the alert budget keeps back are judged too; the nft work runs
+// afterwards, batched. The table is installed at start (replacing a crashed run's
 // leftover) and removed on close.
 import type { SensorContext } from '../core/context.js';
+import type { ScanEvent } from '../core/events.js';
 import { TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { BlockPolicy } from './block-sets.js';
@@ -12,10 +14,15 @@ import { parseAllow, Safety } from './safety.js';
 /** How often the map of active blocks is checked for expired elements. */
 const EXPIRY_TICK_MS = 500;
 
-export async function startBlocker(ctx: SensorContext): Promise<Component> {
+export interface Blocker extends Component {
+  /** The block policy's decision for one scan episode event (sets its action); `reported`: it is emitted. */
+  judge(ev: ScanEvent, reported: boolean): void;
+}
+
+export async function startBlocker(ctx: SensorContext): Promise<Blocker> {
   const { cfg, log } = ctx;
   const mode = cfg.block;
-  if (mode === 'off') return component('blocker', async () => {});
+  if (mode === 'off') return { ...component('blocker', async () => {}), judge: () => {} };
   const safety = new Safety({ allow: parseAllow(cfg.allow), sshPort: cfg.sshPort });
   const on = mode === 'on';
   if (on) {
@@ -27,20 +34,13 @@ export async function startBlocker(ctx: SensorContext): Promise<Component> {
     blockForMs: cfg.blockFor,
     blockSpoofable: cfg.blockSpoofable,
     maxBlocked: cfg.maxBlocked,
-    episodeGapMs: cfg.scanEpisodeGap,
     apply: on ? (items) => runNft(addScript(items)) : undefined,
   });
   if (on) ctx.stats.set('blocks_active', 0);
-  const offs = [
-    ctx.bus.on('scan', (ev) => policy.decide(ev)),
-    ctx.bus.on('probe', (p) => {
-      if (p.kind === 'connect' && p.handshake !== false) policy.onHandshake(p.src);
-    }),
-    ctx.bus.on('session', (s) => {
-      if (s.proto !== 'udp') policy.onHandshake(s.src);
-    }),
-  ];
-  const off = () => offs.forEach((f) => f());
+  let off = false;
+  const judge = (ev: ScanEvent, reported: boolean): void => {
+    if (!off) policy.decide(ev, reported);
+  };
   const timer = setInterval(() => policy.expire(), Math.min(EXPIRY_TICK_MS, cfg.blockFor));
   timer.unref();
 
@@ -57,10 +57,10 @@ export async function startBlocker(ctx: SensorContext): Promise<Component> {
   // A crash or process.exit() after start must not leave the drop rule behind.
   process.once('exit', removeSync);
 
-  return component(
+  const c = component(
     'blocker',
     async () => {
-      off();
+      off = true;
       clearInterval(timer);
       await policy.close();
       process.removeListener('exit', removeSync);
@@ -79,10 +79,11 @@ export async function startBlocker(ctx: SensorContext): Promise<Component> {
       log.info('block table removed');
     },
     () => {
-      off();
+      off = true;
       clearInterval(timer);
       process.removeListener('exit', removeSync);
       removeSync();
     },
   );
+  return { ...c, judge };
 }
