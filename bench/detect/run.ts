@@ -1,7 +1,9 @@
 // Detector throughput with 1 million distinct sources, beside a loop that only counts the same events on the
-// same bus (same run, medians of 5 alternating rounds, ratio), and peak RSS with --max-sources 100k vs 1M.
+// same bus (same run, medians of 5 alternating rounds, ratio), and peak RSS with --max-sources 100k vs 1M;
+// then the spoofed flood: 1 million spoofed sources, each a 16-port SYN sweep (each opens an episode that
+// the alert budget keeps back), at the default --max-sources, beside the uniform case of the same run.
 // Usage: node dist/bench/detect/run.js [--events N] [--sources N] [--rounds N]
-//   (child mode, one configuration: --child --max-sources N)
+//   (child mode, one configuration: --child --max-sources N [--case uniform|spoofed])
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,8 +22,12 @@ const { values: a } = parseArgs({
     events: { type: 'string', default: '3000000' },
     sources: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '5' },
+    case: { type: 'string', default: 'uniform' },
   },
 });
+const SPOOFED = a.case === 'spoofed';
+/** Ports per spoofed source: one more than --scan-ports (15), so each source opens an episode. */
+const SWEEP = 16;
 const EVENTS = Number(a.events);
 const SOURCES = Number(a.sources);
 const ROUNDS = Number(a.rounds);
@@ -37,6 +43,11 @@ function makeProbe(j: number, t: number, ev: ProbeEvent): ProbeEvent {
     const k = j / 1000;
     ev.src = `11.0.0.${k % 100}`;
     ev.dport = Math.floor(k / 100) & 0xffff;
+  } else if (SPOOFED) {
+    // The spoofed flood: source j / SWEEP sweeps ports 3000-3015, then is never seen again.
+    const s = Math.floor(j / SWEEP) % SOURCES;
+    ev.src = `10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`;
+    ev.dport = 3000 + (j % SWEEP);
   } else {
     const s = j % SOURCES;
     const pass = Math.floor(j / SOURCES);
@@ -123,6 +134,7 @@ async function child(): Promise<void> {
   console.log(
     JSON.stringify({
       maxSources,
+      case: a.case,
       events: EVENTS,
       sources: SOURCES,
       rounds: ROUNDS,
@@ -134,6 +146,8 @@ async function child(): Promise<void> {
       openEpisodes: det.stats.get('scan_episodes_open'),
       episodes: det.stats.get('scan_episodes_total'),
       suppressed: det.stats.get('scan_alerts_suppressed_total'),
+      unreported: det.stats.get('scan_episodes_unreported_total'),
+      episodesEvicted: det.stats.get('scan_episodes_evicted_total'),
       pendingDropped: det.stats.get('trw_pending_dropped_total'),
       evicted: det.stats.get('detect_sources_evicted_total'),
       tracked: det.stats.get('detect_sources'),
@@ -148,32 +162,30 @@ function main(): void {
   console.log(
     `node ${process.version}; ${EVENTS} events per round, ${SOURCES} distinct sources, ${ROUNDS} rounds`,
   );
-  for (const ms of [100_000, 1_000_000]) {
+  // The spoofed flood sends every source SWEEP probes: enough events for SOURCES sources over all rounds.
+  const spoofedEvents = Math.ceil((SOURCES * SWEEP) / ROUNDS);
+  const runs: [number, string, number][] = [
+    [100_000, 'uniform', EVENTS],
+    [1_000_000, 'uniform', EVENTS],
+    [1_000_000, 'spoofed', spoofedEvents],
+  ];
+  for (const [ms, kase, events] of runs) {
+    const args = ['--child', '--max-sources', String(ms), '--case', kase, '--events', String(events)];
     const r = spawnSync(
       process.execPath,
-      [
-        self,
-        '--child',
-        '--max-sources',
-        String(ms),
-        '--events',
-        String(EVENTS),
-        '--sources',
-        String(SOURCES),
-        '--rounds',
-        String(ROUNDS),
-      ],
+      [self, ...args, '--sources', String(SOURCES), '--rounds', String(ROUNDS)],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (r.status !== 0) {
-      console.error(`child --max-sources ${ms} failed`);
+      console.error(`child --max-sources ${ms} --case ${kase} failed`);
       process.exit(1);
     }
     const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
     console.log(
-      `max-sources ${ms}: detector ${res.detMedian} ev/s, counting loop ${res.refMedian} ev/s, ratio ${res.ratio}; ` +
+      `${kase} max-sources ${ms} (${events} events a round): detector ${res.detMedian} ev/s, counting loop ${res.refMedian} ev/s, ratio ${res.ratio}; ` +
         `peak RSS ${res.peakRssMiB} MiB, heap after GC ${res.heapAfterGcMiB} MiB; sources tracked ${res.tracked}, evicted ${res.evicted}; ` +
-        `episodes ${res.episodes} (alerts sent ${res.scanEvents}, suppressed ${res.suppressed}); TRW attempts not judged (cap) ${res.pendingDropped}`,
+        `episodes ${res.episodes} (alerts sent ${res.scanEvents}, suppressed ${res.suppressed}, open ${res.openEpisodes}, ` +
+        `closed early ${res.episodesEvicted}, never reported ${res.unreported}); TRW attempts not judged (cap) ${res.pendingDropped}`,
     );
   }
 }
