@@ -6,7 +6,7 @@
 import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ether, ipv4, LINUX_SYN_OPTIONS, tcp } from '../../test/helpers/pcap-frames.js';
+import { ether, ipv4, LINUX_SYN_OPTIONS, pcapHeader, tcp } from '../../test/helpers/pcap-frames.js';
 import { startSensor, tempDir } from '../../test/helpers/sensor.js';
 import { createTestbed } from '../../test/helpers/testbed.js';
 
@@ -18,13 +18,7 @@ const FRAMES = 50_000;
 /** SYNs from many sources to addresses the sensor does not own (its kernel drops them without a reply). */
 function writeSyns(file: string): void {
   const fd = openSync(file, 'w');
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(65535, 16);
-  h.writeUInt32LE(1, 20);
-  writeSync(fd, h);
+  writeSync(fd, pcapHeader());
   for (let i = 0; i < FRAMES; i++) {
     const seg = tcp({
       sport: 40000 + (i % 20000),

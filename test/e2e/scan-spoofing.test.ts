@@ -8,7 +8,16 @@ import type { ScanEvent } from '../../src/core/events.js';
 import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
 import { writeSpoofedSweeps } from '../helpers/spoofed-sweeps.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
-import { blockEvent, blocks, openScan, scans, sensorArgs, sleep, tryConnect } from './scanners-lib.js';
+import {
+  blockEvent,
+  blocks,
+  masscanRun,
+  openScan,
+  scans,
+  sensorArgs,
+  sleep,
+  tryConnect,
+} from './scanners-lib.js';
 
 const skip = !isRoot() && 'needs root';
 let bed: Testbed;
@@ -149,31 +158,7 @@ test(
     const src = '198.18.0.50';
     const s = await startSensor(bed, sensorArgs(bed));
     try {
-      const masscan = await bed.exec(
-        bed.scannerNs,
-        'timeout',
-        [
-          '-s',
-          'INT',
-          '-k',
-          '5',
-          '30',
-          'masscan',
-          bed.sensorIp,
-          '-p1-200',
-          '--rate',
-          '1000',
-          '--adapter',
-          bed.scannerIf,
-          '--router-mac',
-          bed.sensorMac,
-          '--adapter-ip',
-          src,
-          '--wait',
-          '1',
-        ],
-        { timeoutMs: 45_000 },
-      );
+      const masscan = await bed.exec(bed.scannerNs, ...masscanRun(bed, src), { timeoutMs: 45_000 });
       assert.equal(masscan.code, 0, masscan.stderr.slice(0, 300));
       const open = await openScan(s, src);
       assert.equal(open.probe, 'syn');

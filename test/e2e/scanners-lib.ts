@@ -77,6 +77,28 @@ export async function ruleset(bed: Testbed): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * masscan at 1000 pps over ports 1-200 from its own spare address `src` (it answers ARP for it and needs the
+ * router MAC as it finds no gateway), bounded by timeout: the command and arguments for bed.exec.
+ */
+export const masscanRun = (bed: Testbed, src: string): [string, string[]] => [
+  'timeout',
+  [
+    '-s',
+    'INT',
+    '-k',
+    '5',
+    '30',
+    'masscan',
+    bed.sensorIp,
+    '-p1-200',
+    '--rate',
+    '1000',
+    '--adapter',
+    bed.scannerIf,
+  ].concat(['--router-mac', bed.sensorMac, '--adapter-ip', src, '--wait', '1']),
+];
+
 /** An empty zmap blocklist (its default one lists 198.18.0.0/15, our test range). */
 export function emptyBlocklist(): string {
   const p = join(tempDir('tw-zmap-'), 'empty.conf');

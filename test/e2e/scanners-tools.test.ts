@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { ProbeKind } from '../../src/core/events.js';
 import { startSensor } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
-import { emptyBlocklist, openScan, scans, sensorArgs, sleep } from './scanners-lib.js';
+import { emptyBlocklist, masscanRun, openScan, scans, sensorArgs, sleep } from './scanners-lib.js';
 
 const skip = !isRoot() && 'needs root';
 let bed: Testbed;
@@ -39,32 +39,11 @@ async function toolRun(
 }
 
 test('masscan at 1000 pps: one syn scan tagged masscan', { skip }, () =>
-  // masscan answers ARP for its own spare source address; it needs the router MAC as it finds no gateway.
-  toolRun(
-    '198.18.0.50',
-    'timeout',
-    [
-      '-s',
-      'INT',
-      '-k',
-      '5',
-      '30',
-      'masscan',
-      bed.sensorIp,
-      '-p1-200',
-      '--rate',
-      '1000',
-      '--adapter',
-      bed.scannerIf,
-      '--router-mac',
-      bed.sensorMac,
-      '--adapter-ip',
-      '198.18.0.50',
-      '--wait',
-      '1',
-    ],
-    { probe: 'syn', tool: 'masscan', kind: 'vertical' },
-  ),
+  toolRun('198.18.0.50', ...masscanRun(bed, '198.18.0.50'), {
+    probe: 'syn',
+    tool: 'masscan',
+    kind: 'vertical',
+  }),
 );
 
 test('zmap at 1000 pps over a /26: one horizontal syn scan tagged zmap', { skip }, () =>

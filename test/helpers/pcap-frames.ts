@@ -137,6 +137,17 @@ export function icmp(o: { type: number; code?: number; payload?: Buffer }): Buff
   return Buffer.concat([h, o.payload ?? Buffer.alloc(0)]);
 }
 
+/** A classic pcap file header (microsecond times, snaplen 65535) for `linktype` (1 = Ethernet). */
+export function pcapHeader(linktype = 1): Buffer {
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0xa1b2c3d4, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(65535, 16);
+  h.writeUInt32LE(linktype, 20);
+  return h;
+}
+
 export const MAC_SENSOR = '020000000001';
 export const MAC_SCANNER = '020000000002';
 const SENSOR_MAC = Buffer.from(MAC_SENSOR, 'hex');

@@ -2,7 +2,7 @@
 // sends one SYN to each of `ports` ports, then is never seen again), with valid IPv4 and TCP checksums, for
 // tcpreplay to send at a fixed rate from the scanner namespace. Deterministic from a seed.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ether, ipv4, tcp } from './pcap-frames.js';
+import { ether, ipv4, pcapHeader, tcp } from './pcap-frames.js';
 
 export interface SweepOptions {
   /** Spoofed sources (each one new), drawn from 198.19.0.0/16 (test range, never a test bed host). */
@@ -43,13 +43,7 @@ export function writeSpoofedSweeps(file: string, o: SweepOptions): { sources: st
   let x = o.seed ?? 1;
   const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
   const fd = openSync(file, 'w');
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20); // Ethernet
-  writeSync(fd, head);
+  writeSync(fd, pcapHeader());
   const sources: string[] = [];
   const used = new Set<number>();
   let packets = 0;
