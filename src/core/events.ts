@@ -84,6 +84,13 @@ export interface ProbeEvent {
 }
 
 /**
+ * Whose probes are counted (daily rows, per-minute counts, metrics, scans, spikes): capture's when it runs,
+ * since it sees every attempt, else the listener's. Counting both would count each accepted connection twice.
+ */
+export const countedVia = (cfg: { readonly capture: string }): ProbeEvent['via'] =>
+  cfg.capture ? 'capture' : 'listener';
+
+/**
  * Capture's packet counters (maps keyed by port, protocol number or ethertype, as decimal text). Declared
  * once here: the packets event, the counters' snapshot, analyze's report and the pcap ground truth share it.
  */

@@ -1,6 +1,7 @@
 // Scan detector, tool fingerprints and spike detector: reads probe/session events, emits scan and spike
 // events. The tagger runs before the sinks (it completes session events); the detectors after them.
 import type { SensorContext } from '../core/context.js';
+import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import type { ScanEvent } from '../core/events.js';
 import { AlertBudget, budgetRates } from './alert-budget.js';
@@ -21,10 +22,6 @@ export function fingerprintMemory(ctx: SensorContext): FingerprintMemory {
     );
   return m;
 }
-
-/** Which probes are counted: capture's packets when capture is on, else the listener's. */
-export const countedVia = (ctx: SensorContext): 'capture' | 'listener' =>
-  ctx.cfg.capture ? 'capture' : 'listener';
 
 /**
  * Registered before the sinks: annotates session events with fingerprint tags (from the SYN headers that
@@ -59,7 +56,7 @@ export async function startDetectors(ctx: SensorContext, opts: DetectorOptions =
   const limiter = new RateLimiter(cfg.maxAlertsPerMinute, now());
   const budget = new AlertBudget(budgetRates(cfg.maxAlertsPerMinute), now(), limiter);
   const memory = fingerprintMemory(ctx);
-  const via = countedVia(ctx);
+  const via = countedVia(cfg);
   const scans = new ScanDetector({
     cfg,
     stats,

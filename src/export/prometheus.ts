@@ -4,6 +4,7 @@
 // and every ctx.stats counter is exported under its own name (no labels) at scrape time.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { SensorContext } from '../core/context.js';
+import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { EventMetrics, PREFIX } from './prometheus-events.js';
 import { StatsMetrics } from './prometheus-stats.js';
@@ -19,10 +20,7 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
   // Attempts come from capture when it runs (it sees every SYN and datagram); otherwise from the listener.
   // Counting both would count each accepted connection twice.
-  const offs = new EventMetrics(registry, bus, cfg.metricsTopPorts).subscribe(
-    bus,
-    cfg.capture ? 'capture' : 'listener',
-  );
+  const offs = new EventMetrics(registry, bus, cfg.metricsTopPorts).subscribe(bus, countedVia(cfg));
   const fromStats = new StatsMetrics(registry, stats);
   return {
     ...component('metrics', async () => {

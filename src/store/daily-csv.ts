@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SensorContext } from '../core/context.js';
+import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import { DailyTable, utcDay } from '../daily/table.js';
@@ -47,9 +48,9 @@ export async function startDailyCsv(
     }
   }
 
-  const wantCapture = cfg.capture !== '';
+  const via = countedVia(cfg);
   const off = bus.on('probe', (p) => {
-    if ((p.via === 'capture') !== wantCapture) return;
+    if (p.via !== via) return;
     if (utcDay(Math.floor(p.time / 1000)) < openDay) {
       stats.inc('daily_late_probes_total');
       return;

@@ -2,7 +2,7 @@
 // Events are folded into a StoreWriter and written in one transaction every FLUSH_MS (or sooner when
 // MAX_PENDING rows wait); retention and the quota run on a timer in small batches.
 import type { SensorContext } from '../core/context.js';
-import type { ProbeEvent } from '../core/events.js';
+import { countedVia, type ProbeEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import { geoLookupFor } from '../enrich/index.js';
@@ -70,7 +70,7 @@ export async function openStore(
     ...(geo ? { geo } : {}),
   });
   // One origin counts attempts, never both: capture sees every packet when it runs, the listener otherwise.
-  const via = cfg.capture ? 'capture' : 'listener';
+  const via = countedVia(cfg);
   const offs = [
     bus.on('probe', (ev) => {
       if (ev.via === via) writer.addAttempt(attemptOf(ev));
