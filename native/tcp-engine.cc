@@ -7,7 +7,8 @@
 //   SHED     accepted beyond the cap and reset at once (probe event, counted)
 //   END      a session ended: addresses, times, byte count, close reason and every kept read
 //   HANDOFF  JS takes the descriptor over: the first bytes began a TLS record (node:tls completes the
-//            handshake), or, with flag KEPT on an END, the tarpit holds the connection
+//            handshake) or matched a responder's prefix (setPrefixes), the port speaks first (setBannerPorts:
+//            handed over right after ACCEPT, without bytes), or, with flag KEPT on an END, the tarpit holds it
 // accept4 is given the peer address, so a connection reset while still in the accept queue is recorded
 // too (getpeername() would fail on it). Timeouts, the byte cap, RST (SO_LINGER 0) or FIN close, shedding
 // at the cap and EMFILE back-off all happen here. TypeScript (src/listen/tcp-engine.ts) validates every
@@ -134,6 +135,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
                        {InstanceMethod("listen", &TcpEngine::Listen), InstanceMethod("unlisten", &TcpEngine::Unlisten),
                         InstanceMethod("setCapacity", &TcpEngine::SetCapacity),
                         InstanceMethod("setExternal", &TcpEngine::SetExternal),
+                        InstanceMethod("setPrefixes", &TcpEngine::SetPrefixes),
+                        InstanceMethod("setBannerPorts", &TcpEngine::SetBannerPorts),
                         InstanceMethod("counters", &TcpEngine::Counters), InstanceMethod("stop", &TcpEngine::Stop)});
   }
 
@@ -233,6 +236,38 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   Napi::Value SetExternal(const Napi::CallbackInfo& info) {
     external_ = info[0].As<Napi::Number>().Uint32Value();
     return info.Env().Undefined();
+  }
+
+  // setPrefixes(buf): first bytes that hand a connection to JS (a responder identifies the protocol), as
+  // { u8 length, bytes } entries. A first read shorter than a prefix matches when it is that prefix's start.
+  Napi::Value SetPrefixes(const Napi::CallbackInfo& info) {
+    Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
+    prefixes_.clear();
+    for (size_t i = 0; i < b.Length();) {
+      size_t n = b.Data()[i++];
+      if (n == 0 || i + n > b.Length()) break;
+      prefixes_.emplace_back(b.Data() + i, b.Data() + i + n);
+      i += n;
+    }
+    return info.Env().Undefined();
+  }
+
+  // setBannerPorts(bitmap): 8192 bytes, one bit per destination port whose connections JS takes at accept
+  // (the responder speaks first there). An empty buffer clears it.
+  Napi::Value SetBannerPorts(const Napi::CallbackInfo& info) {
+    Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
+    banner_ports_.assign(b.Data(), b.Data() + std::min<size_t>(b.Length(), 8192));
+    return info.Env().Undefined();
+  }
+
+  bool BannerPort(uint16_t port) const {
+    return banner_ports_.size() == 8192 && (banner_ports_[port >> 3] & (1u << (port & 7)));
+  }
+
+  bool MatchesPrefix(const uint8_t* d, size_t n) const {
+    for (const auto& p : prefixes_)
+      if (memcmp(d, p.data(), std::min(n, p.size())) == 0) return true;
+    return false;
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {
@@ -405,6 +440,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     open_.Push(c);
     accepted_++;
     PutRecord(kAccept, c, 0, 0, now, -1);
+    if (BannerPort(c->dport)) Handoff(c, 0, now);
   }
 
   void Shed(int fd, const sockaddr_storage& peer, double now) {
@@ -436,7 +472,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
         c->bytes += static_cast<double>(n);
         c->last = now;
         Keep(c, scratch_.data(), static_cast<size_t>(n), now);
-        if (first && handoff_tls_ && scratch_[0] == 0x16) return Handoff(c, static_cast<size_t>(n), now);
+        if (first && ((handoff_tls_ && scratch_[0] == 0x16) || MatchesPrefix(scratch_.data(), static_cast<size_t>(n))))
+          return Handoff(c, static_cast<size_t>(n), now);
         if (c->kept >= bufsize_) return End(c, kCap, now);
         // A short read emptied the socket, unless the peer's FIN is pending: read on to see it now.
         if (static_cast<size_t>(n) < kScratch && !(events & EPOLLRDHUP)) return;
@@ -500,13 +537,14 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     Free(c, true);
   }
 
-  // The first read began a TLS record: JS takes the descriptor with every byte read so far (all of them,
-  // not only the kept ones: the handshake needs the whole ClientHello).
+  // The first read began a TLS record or a responder's prefix: JS takes the descriptor with every byte read
+  // so far (all of them, not only the kept ones: the handshake needs the whole ClientHello). n = 0: at
+  // accept, on a port where the responder speaks first.
   void Handoff(Conn* c, size_t n, double now) {
     Detach(c);
     epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
     Chunk whole = {now, static_cast<uint32_t>(n)};
-    PutRecord(kHandoff, c, 0, 0, now, c->fd, &whole, scratch_.data());
+    PutRecord(kHandoff, c, 0, 0, now, c->fd, n ? &whole : nullptr, n ? scratch_.data() : nullptr);
     c->fd = -1;
     Free(c, false);
   }
@@ -606,7 +644,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   Napi::FunctionReference callback_;
   std::vector<Listener*> listeners_;
   List open_, closing_;
-  std::vector<uint8_t> scratch_, out_;
+  std::vector<uint8_t> scratch_, out_, banner_ports_;
+  std::vector<std::vector<uint8_t>> prefixes_;
   uint64_t accepted_ = 0, shed_ = 0, emfile_ = 0, reset_before_accept_ = 0, accept_errors_ = 0, no_origdst_ = 0,
            wakeups_ = 0;
 };

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { TidewatchError } from '../core/errors.js';
@@ -239,3 +239,48 @@ test('arguments are validated before the addon sees them', () => {
     e2.stop();
   }
 });
+
+test('a matching first read or a banner port hands the connection to JS; other bytes stay in C', async () => {
+  const fd = tcpListen('127.0.0.1', 0, 16);
+  const port = boundPort(fd);
+  const fd2 = tcpListen('127.0.0.1', 0, 16);
+  const banner = boundPort(fd2);
+  const records: EngineRecord[] = [];
+  const engine = startTcpEngine(
+    { ...OPTS, handoffPrefixes: [Buffer.from('GET '), Buffer.from('SSH-')], bannerPorts: [banner] },
+    (r) => records.push({ ...r, chunks: r.chunks.map((x) => ({ ...x, data: Buffer.from(x.data) })) }),
+  );
+  const fds: number[] = [];
+  try {
+    engine.listen(fd);
+    engine.listen(fd2);
+    await sendAndClose(port, '127.0.0.1', 'hello');
+    await until(() => records.find((r) => r.kind === 'end'));
+    // "GE" is the start of "GET ": handed over too, JS decides with more bytes.
+    for (const text of ['GET / HTTP/1.0\r\n\r\n', 'GE', 'SSH-2.0-x\r\n']) {
+      const s = connect(port, '127.0.0.1', () => s.write(text));
+      s.on('error', () => {});
+      const h = await until(() => records.find((r) => r.kind === 'handoff' && !fds.includes(r.fd)));
+      fds.push(h.fd);
+      assert.equal(h.chunks.map((c) => c.data.toString()).join(''), text);
+      s.destroy();
+    }
+    const s = connect(banner, '127.0.0.1');
+    s.on('error', () => {});
+    const h = await until(() => records.find((r) => r.kind === 'handoff' && r.dport === banner));
+    assert.equal(h.chunks.length, 0);
+    fds.push(h.fd);
+    s.destroy();
+    assert.equal(records.filter((r) => r.kind === 'end').length, 1);
+  } finally {
+    engine.stop();
+    for (const f of fds) spawnCloseFd(f);
+  }
+});
+
+/** Closes a descriptor JS was handed (a net.Socket over it, destroyed at once). */
+function spawnCloseFd(fd: number): void {
+  const s = new Socket({ fd });
+  s.on('error', () => {});
+  s.destroy();
+}

@@ -40,6 +40,10 @@ export interface EngineOptions {
   handoffTls: boolean;
   /** Hand connections that end on the cap or a timeout to JS (the tarpit) instead of closing them. */
   keepForTarpit: boolean;
+  /** First bytes that hand a connection to JS (a responder may know the protocol); each 1-255 bytes. */
+  handoffPrefixes?: readonly Buffer[];
+  /** Destination ports whose connections JS takes at accept, before any byte (the responder speaks first). */
+  bannerPorts?: readonly number[];
 }
 
 export interface EngineCounters {
@@ -69,6 +73,8 @@ interface NativeEngine {
   unlisten(id: number): void;
   setCapacity(n: number): void;
   setExternal(n: number): void;
+  setPrefixes(table: Buffer): void;
+  setBannerPorts(bitmap: Buffer): void;
   counters(): EngineCounters;
   stop(): void;
 }
@@ -205,6 +211,8 @@ export function startTcpEngine(
       }
     },
   );
+  if (opts.handoffPrefixes?.length) native.setPrefixes(prefixTable(opts.handoffPrefixes));
+  if (opts.bannerPorts?.length) native.setBannerPorts(portBitmap(opts.bannerPorts));
   // stop() and unlisten() are idempotent in C (an unknown id or a stopped engine is a no-op).
   return {
     listen(fd) {
@@ -221,6 +229,28 @@ export function startTcpEngine(
     counters: () => native.counters(),
     stop: () => native.stop(),
   };
+}
+
+/** The prefixes as the engine reads them: { u8 length, bytes } entries. */
+export function prefixTable(prefixes: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of prefixes) {
+    if (p.length < 1 || p.length > 255)
+      throw new TidewatchError('TW_ERR_LISTEN', `invalid hand-off prefix of ${p.length} bytes`);
+    parts.push(Buffer.from([p.length]), p);
+  }
+  return Buffer.concat(parts);
+}
+
+/** One bit per port (65536 bits). */
+export function portBitmap(ports: readonly number[]): Buffer {
+  const b = Buffer.alloc(8192);
+  for (const p of ports) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535)
+      throw new TidewatchError('TW_ERR_LISTEN', `invalid banner port ${p}`);
+    b[p >> 3]! |= 1 << (p & 7);
+  }
+  return b;
 }
 
 /**
