@@ -58,6 +58,37 @@ export const OPTIONS = {
   ),
   rawFiles: bool(false, "also write TachyonNet's raw/YYYYMMDD/proto_src_sport__dst_dport.log files"),
 
+  // ── responders (src/respond) ───────────────────────────────────────────────────────────────────
+  respond: choice(
+    ['on', 'off'] as const,
+    'on',
+    'answer TCP sessions as the service the client expects (banners, logins, shells); off: listen silently',
+  ),
+  respondUdp: choice(
+    ['on', 'off'] as const,
+    'off',
+    'answer DNS, SIP and SSDP datagrams (never larger than the request, rate-limited per source)',
+  ),
+  sshAccept: bool(false, 'accept SSH logins and offer the recording shell (default: record and deny)'),
+  personas: str('', 'TOML file setting the persona, banner and responses per port', 'FILE'),
+  respondMaxSessions: int(
+    2000,
+    'persona sessions open at once; beyond it sessions are recorded without an answer',
+    1,
+    1_000_000,
+  ),
+  respondMaxSent: size('64KiB', 'bytes a persona sends per session; beyond it the session ends'),
+  respondMaxCommands: int(100, 'command lines (and HTTP requests) recorded per session', 1, 100_000),
+  respondMaxAuth: int(
+    10,
+    'authentication attempts recorded per session; beyond it the session ends',
+    1,
+    1000,
+  ),
+  sshHandshakes: int(20, 'SSH key exchanges started per second in all (they cost CPU)', 1, 100_000),
+  sshHandshakesPerSource: int(2, 'SSH key exchanges started per second per source', 1, 100_000),
+  respondUdpRate: int(5, 'UDP replies per source per minute (--respond-udp on)', 1, 100_000),
+
   // ── capture (src/capture) ──────────────────────────────────────────────────────────────────────
   capture: str('', 'interface to count packets on with libpcap (any allowed); empty: no capture', 'IFACE'),
   filter: str('', 'BPF filter in tcpdump syntax', 'BPF'),

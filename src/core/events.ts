@@ -27,6 +27,32 @@ export interface TlsInfo {
   ja4: string;
 }
 
+/** A login tried against a responder: a password, or a public key (SSH) offered. */
+export interface Credential {
+  username: string;
+  password?: string;
+  key_type?: string;
+  /** OpenSSH style: SHA256:base64 of the key blob, without padding. */
+  key_fingerprint?: string;
+  /** Hex of a challenge response (MySQL scramble, VNC DES response) when no clear text is sent. */
+  auth_data?: string;
+}
+
+/** One HTTP request answered by the responder. */
+export interface HttpRequestInfo {
+  method: string;
+  path: string;
+  host?: string;
+  user_agent?: string;
+}
+
+/** The SSH client's identification line and its KEXINIT fingerprint (HASSH). */
+export interface SshInfo {
+  client: string;
+  hassh?: string;
+  hassh_algorithms?: string;
+}
+
 export type SessionProto = 'tcp' | 'tls' | 'udp';
 export type CloseReason = 'fin' | 'rst' | 'timeout' | 'cap' | 'error' | 'shutdown' | 'shed';
 
@@ -48,6 +74,14 @@ export interface SessionEvent extends EventBase {
   /** Kept bytes, one entry per read, as tcppc-go's payloads (base64 data). */
   payloads: { index: number; timestamp: string; data: string }[];
   tls?: TlsInfo;
+  /** From a responder (src/respond): which protocol answered, and what both sides said. */
+  persona?: string;
+  /** What tidewatch answered, in the shape of payloads. */
+  sent?: { index: number; timestamp: string; data: string }[];
+  credentials?: Credential[];
+  commands?: string[];
+  http?: HttpRequestInfo[];
+  ssh?: SshInfo;
   tags?: Tag[];
   geo?: Geo;
 }

@@ -47,10 +47,11 @@ export function sessionEvent(sensor: string, r: SessionRecord): SessionEvent {
     bytes: r.bytes,
     truncated: r.truncated,
     close: r.close,
-    payloads: r.payloads.map((p, index) => ({
-      index,
-      timestamp: iso(p.time),
-      data: p.data.toString('base64'),
-    })),
+    payloads: payloadEntries(r.payloads),
   };
+}
+
+/** tcppc-go's payload entries (also the shape of a responder's `sent`). */
+export function payloadEntries(list: readonly { time: number; data: Buffer }[]): SessionEvent['payloads'] {
+  return list.map((p, index) => ({ index, timestamp: iso(p.time), data: p.data.toString('base64') }));
 }

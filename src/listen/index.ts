@@ -3,6 +3,8 @@
 import { createSecureContext } from 'node:tls';
 import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { createResponder } from '../respond/index.js';
+import { PERSONA_MODULES } from '../respond/personas.js';
 import { createTarpit } from './tarpit.js';
 import { startPorts } from './ports.js';
 import { Sessions } from './sessions.js';
@@ -17,7 +19,8 @@ export async function startListener(ctx: SensorContext): Promise<Component> {
       ? createSecureContext(honeypotTlsOptions(await loadOrCreateCertificate(cfg, ctx.log)))
       : undefined;
   const tarpit = cfg.tarpit ? createTarpit(ctx) : undefined;
-  const sessions = new Sessions(ctx, { secureContext, tarpit });
+  const responder = cfg.respond === 'on' ? createResponder(ctx, await PERSONA_MODULES(ctx)) : undefined;
+  const sessions = new Sessions(ctx, { secureContext, tarpit, responder });
   let sockets: Component;
   try {
     sockets =

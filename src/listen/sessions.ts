@@ -12,6 +12,7 @@ import type { SensorContext } from '../core/context.js';
 import type { CloseReason } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
 import { sessionEvent } from '../core/session-event.js';
+import type { Responder } from '../respond/index.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
 import { TcpSession, type SessionOwner } from './tcp-session.js';
@@ -20,6 +21,8 @@ import type { Datagram, SessionHandler, Tarpit } from './types.js';
 export interface SessionsOptions {
   secureContext?: SecureContext | undefined;
   tarpit?: Tarpit | undefined;
+  /** --respond on: personas answer; the engine hands over their ports and first bytes. */
+  responder?: Responder | undefined;
 }
 
 /** How long a FIN-closed socket may wait for the client's FIN before it is destroyed. */
@@ -36,6 +39,7 @@ const MIRRORED: [keyof EngineCounters, string][] = [
 export class Sessions implements SessionHandler, SessionOwner {
   readonly bufsize: number;
   readonly secureContext: SecureContext | undefined;
+  readonly responder: Responder | undefined;
   /** Sessions JS holds: TLS connections handed over by the engine. */
   private readonly open = new Set<TcpSession>();
   private readonly engine: TcpEngine;
@@ -56,6 +60,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     this.bufsize = cfg.bufsize;
     this.shedLog = new RateLimitedLog(ctx.log);
     this.secureContext = opts.secureContext;
+    this.responder = opts.responder;
     this.capacity = cfg.maxSessions;
     this.engine = startTcpEngine(
       {
@@ -67,6 +72,8 @@ export class Sessions implements SessionHandler, SessionOwner {
         finGraceMs: FIN_GRACE_MS,
         handoffTls: !!opts.secureContext,
         keepForTarpit: !!opts.tarpit,
+        handoffPrefixes: opts.responder?.handoffPrefixes,
+        bannerPorts: opts.responder?.bannerPorts,
       },
       (r) => this.onRecord(r),
       (err) => this.recordError(err),
@@ -203,7 +210,10 @@ export class Sessions implements SessionHandler, SessionOwner {
     if (this.closed || !this.opts.tarpit?.hold(sock)) reset(sock);
   }
 
-  /** A connection whose first bytes look like TLS: a net.Socket over its descriptor and a TcpSession. */
+  /**
+   * A connection JS takes over: its first bytes began TLS or a protocol a persona speaks, or (no bytes yet)
+   * its port's persona speaks first. A net.Socket over its descriptor and a TcpSession.
+   */
   private adopt(r: EngineRecord): void {
     const sock = new Socket({ fd: r.fd, readable: true, writable: true });
     if (this.closed) {
@@ -213,6 +223,8 @@ export class Sessions implements SessionHandler, SessionOwner {
     const s = new TcpSession(this, sock, r.src, r.sport, r.dst, r.dport, r.started);
     this.open.add(s);
     this.engine.setExternal(this.open.size);
+    const first = this.responder && !r.chunks.length ? this.responder.serverFirst(r.dport) : undefined;
+    if (first) s.startPersona(first);
     for (const c of r.chunks) s.onRaw(Buffer.from(c.data), c.time);
   }
 
@@ -248,6 +260,7 @@ export class Sessions implements SessionHandler, SessionOwner {
     this.open.delete(s);
     if (!this.closed) this.engine.setExternal(this.open.size);
     s.detach();
+    s.persona?.close();
     try {
       this.ctx.bus.emit(s.toEvent(this.ctx.cfg.sensor, reason));
     } finally {
@@ -268,7 +281,9 @@ export class Sessions implements SessionHandler, SessionOwner {
     // Our handlers are detached from the session; keep one that swallows late errors (RST after close).
     s.socket.on('error', noop);
     if (sock !== s.socket) sock.on('error', noop);
-    if (this.ctx.cfg.fin && reason !== 'shutdown' && reason !== 'error' && reason !== 'rst') {
+    // A persona's session closes with FIN too: an RST could discard the answer it just wrote.
+    const fin = this.ctx.cfg.fin || !!s.persona;
+    if (fin && reason !== 'shutdown' && reason !== 'error' && reason !== 'rst') {
       // FIN: keep reading (and dropping) so unread bytes do not turn the close into an RST, and give the
       // client a moment to answer with its own FIN.
       sock.removeAllListeners('data');

@@ -6,7 +6,10 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { CloseReason, SessionEvent, TlsInfo } from '../core/events.js';
 import { sessionEvent } from '../core/session-event.js';
-
+import type { Responder } from '../respond/index.js';
+import { IDENTIFY_MAX_BYTES } from '../respond/identify.js';
+import type { PersonaSession } from '../respond/session.js';
+import type { PersonaName } from '../respond/types.js';
 import { ClientHelloReader, sniffTls, type ClientHello } from './tls/client-hello.js';
 import { ja3, ja4, tlsVersionName } from './tls/fingerprint.js';
 
@@ -14,6 +17,8 @@ import { ja3, ja4, tlsVersionName } from './tls/fingerprint.js';
 export interface SessionOwner {
   readonly bufsize: number;
   readonly secureContext: SecureContext | undefined;
+  /** Picks and runs personas (--respond on). */
+  readonly responder: Responder | undefined;
   ended(session: TcpSession, reason: CloseReason): void;
 }
 
@@ -75,6 +80,11 @@ export class TcpSession {
   private hello: ClientHelloReader | undefined;
   private ch: ClientHello | undefined;
   private tlsVersion: string | undefined;
+  /** The persona answering this session (--respond on), once one is picked. */
+  persona: PersonaSession | undefined;
+  /** First application bytes held while the responder cannot tell the protocol yet. */
+  private idHead: Buffer | undefined;
+  private identified = false;
 
   constructor(
     readonly owner: SessionOwner,
@@ -185,7 +195,37 @@ export class TcpSession {
 
   private record(d: Buffer, now: number): void {
     this.keep(d, now);
-    if (this.kept >= this.owner.bufsize) this.owner.ended(this, 'cap');
+    if (this.kept >= this.owner.bufsize) return this.owner.ended(this, 'cap');
+    this.respond(d);
+  }
+
+  /** Application bytes to the persona, or to the responder until it knows the protocol. */
+  private respond(d: Buffer): void {
+    if (this.persona) return this.persona.onData(d);
+    const responder = this.owner.responder;
+    if (!responder || this.identified) return;
+    const head = this.idHead ? Buffer.concat([this.idHead, d]) : d;
+    const name = responder.identify(head);
+    if (name === 'more' && head.length < IDENTIFY_MAX_BYTES) {
+      this.idHead = Buffer.from(head);
+      return;
+    }
+    this.idHead = undefined;
+    if (name && name !== 'more') this.startPersona(name, head);
+    else this.identified = true;
+  }
+
+  /** Gives the session a persona (at accept on a server-first port, or when the first bytes tell). */
+  startPersona(name: PersonaName, head?: Buffer): void {
+    this.identified = true;
+    const responder = this.owner.responder;
+    if (!responder || this.done) return;
+    this.persona = responder.start(name, this, {
+      write: (b) => void this.app.write(b),
+      // The persona is done: FIN after what it sent, and the record is written now.
+      end: () => this.owner.ended(this, 'fin'),
+    });
+    if (head?.length) this.persona?.onData(head);
   }
 
   /** Counts a read and keeps what fits under --bufsize: a new payload entry, or the last one's tail. */
@@ -238,6 +278,7 @@ export class TcpSession {
     });
     const tls = this.tlsInfo();
     if (tls) ev.tls = tls;
+    if (this.persona) Object.assign(ev, this.persona.fields());
     return ev;
   }
 

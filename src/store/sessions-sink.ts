@@ -23,9 +23,21 @@ export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
     started: ev.started,
     ended: ev.ended,
     ...(ev.tls ? { tls: ev.tls } : {}),
+    ...respondFields(ev),
     ...(ev.tags?.length ? { tags: ev.tags } : {}),
     ...(ev.geo ? { geo: ev.geo } : {}),
   };
+}
+
+/** What a responder added (docs/events.md): persona and sent always together, the rest when recorded. */
+function respondFields(ev: SessionEvent): Partial<SessionEvent> {
+  if (!ev.persona) return {};
+  const f: Partial<SessionEvent> = { persona: ev.persona, sent: ev.sent ?? [] };
+  if (ev.credentials) f.credentials = ev.credentials;
+  if (ev.commands) f.commands = ev.commands;
+  if (ev.http) f.http = ev.http;
+  if (ev.ssh) f.ssh = ev.ssh;
+  return f;
 }
 
 export async function startSessionsSink(ctx: SensorContext): Promise<Component> {

@@ -25,7 +25,7 @@ export function logLine(logs: string[], msg: string): Record<string, unknown> | 
   return undefined;
 }
 
-export const SCENARIO_SENSOR_ARGS = ['--idle-timeout', '2s', '--max-session', '20s'];
+export const SCENARIO_SENSOR_ARGS = ['--idle-timeout', '2s', '--max-session', '20s', '--respond', 'off'];
 
 export interface ListenerTarget {
   bed: Testbed;
