@@ -38,6 +38,11 @@ const TEST = {
   'iputils-ping': '/usr/bin/ping',
   'clickhouse-server': '/usr/sbin/clickhouse-server',
   'clickhouse-client': '/usr/bin/clickhouse-client',
+  'openssh-client': '/usr/bin/ssh',
+  sshpass: '/usr/bin/sshpass',
+  'redis-tools': '/usr/bin/redis-cli',
+  'mariadb-client': '/usr/bin/mariadb',
+  dnsutils: '/usr/bin/dig',
 };
 
 const wanted = { ...BUILD, ...(mode === 'system' ? {} : RUNTIME), ...(mode === 'test' ? TEST : {}) };

@@ -85,8 +85,8 @@ export const OPTIONS = {
     1,
     1000,
   ),
-  sshHandshakes: int(20, 'SSH key exchanges started per second in all (they cost CPU)', 1, 100_000),
-  sshHandshakesPerSource: int(2, 'SSH key exchanges started per second per source', 1, 100_000),
+  sshHandshakes: int(50, 'SSH key exchanges started per second in all (they cost CPU)', 1, 100_000),
+  sshHandshakesPerSource: int(5, 'SSH key exchanges started per second per source', 1, 100_000),
   respondUdpRate: int(5, 'UDP replies per source per minute (--respond-udp on)', 1, 100_000),
 
   // ── capture (src/capture) ──────────────────────────────────────────────────────────────────────

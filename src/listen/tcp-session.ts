@@ -225,6 +225,7 @@ export class TcpSession {
       // The persona is done: FIN after what it sent, and the record is written now.
       end: () => this.owner.ended(this, 'fin'),
     });
+    this.persona?.begin();
     if (head?.length) this.persona?.onData(head);
   }
 

@@ -74,7 +74,10 @@ export class Responder {
     return p === 'more' || (p && this.opts.personas.has(p)) ? p : undefined;
   }
 
-  /** Starts a persona session; undefined at the open-sessions cap (counted) or for an unknown persona. */
+  /**
+   * A persona session for a connection, to begin() once held; undefined at the open-sessions cap (counted)
+   * or for a persona this sensor does not speak.
+   */
   start(name: PersonaName, t: PersonaTarget, io: PersonaIo): PersonaSession | undefined {
     const factory = this.opts.personas.get(name);
     if (!factory) return undefined;
@@ -92,6 +95,7 @@ export class Responder {
       t.dst,
       t.dport,
       this.text(name, t),
+      factory,
       io,
       (err) => this.error(name, err),
       () => {
@@ -99,7 +103,6 @@ export class Responder {
         stats.set('respond_open_sessions', this.open);
       },
     );
-    s.start(factory);
     return s;
   }
 

@@ -8,6 +8,7 @@ import { identify } from './identify.js';
 import { LineReader, MAX_LINE_BYTES } from './lines.js';
 import { parsePersonas } from './personas-file.js';
 import { echo, shellReply, splitCommands } from './shell.js';
+import { MAX_KEX_BYTES, SshKexReader } from './ssh-kex.js';
 import { TelnetReader } from './telnet.js';
 
 /** Feeds `data` cut at `cuts` through `push` and returns everything it returned. */
@@ -144,4 +145,53 @@ test('--personas: ports with their persona and texts; mistakes named', () => {
     () => parsePersonas({ ports: { '1': { persona: 'http', colour: 'x' } } }),
     /unknown key colour/,
   );
+});
+
+test('SSH: identification and KEXINIT give the client and HASSH, split anywhere; garbage never throws', () => {
+  const list = (s: string) => {
+    const b = Buffer.alloc(4 + s.length);
+    b.writeUInt32BE(s.length);
+    b.write(s, 4, 'latin1');
+    return b;
+  };
+  const names = [
+    'kex1,kex2',
+    'ssh-ed25519',
+    'aes128-ctr',
+    'aes128-ctr',
+    'hmac-sha2-256',
+    'hmac-sha2-256',
+    'none',
+    'none',
+    '',
+    '',
+  ];
+  const payload = Buffer.concat([Buffer.from([20]), Buffer.alloc(16), ...names.map(list), Buffer.alloc(5)]);
+  const pad = 4;
+  const packet = Buffer.concat([Buffer.alloc(5), payload, Buffer.alloc(pad)]);
+  packet.writeUInt32BE(packet.length - 4);
+  packet[4] = pad;
+  const data = Buffer.concat([Buffer.from('SSH-2.0-Go\r\n'), packet]);
+  fc.assert(
+    fc.property(fc.array(fc.nat(400)), (cuts) => {
+      const r = new SshKexReader();
+      const infos = chunked(data, cuts, (d) => [r.push(d)]).filter((x) => x);
+      assert.deepEqual(infos, [
+        {
+          client: 'SSH-2.0-Go',
+          hassh: 'acff234468b130be6fe0a9d2f7cc8c86',
+          hassh_algorithms: 'kex1,kex2;aes128-ctr;hmac-sha2-256;none',
+        },
+      ]);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 5000 }), { maxLength: 30 }), (parts) => {
+      const r = new SshKexReader();
+      for (const p of parts) r.push(Buffer.from(p));
+    }),
+  );
+  const r = new SshKexReader();
+  r.push(Buffer.from('SSH-2.0-x\r\n'));
+  assert.deepEqual(r.push(Buffer.alloc(MAX_KEX_BYTES + 1, 0x7f)), { client: 'SSH-2.0-x' });
 });

@@ -1,7 +1,10 @@
 // The responder with its real personas and sessions, the socket side collected in memory: hostile input
 // to every persona never throws out of it, what is sent stays under the byte cap, and each cap is counted.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { EventBus } from '../core/bus.js';
 import type { SensorContext } from '../core/context.js';
@@ -12,11 +15,14 @@ import { createResponder, type Responder } from './index.js';
 import { PERSONA_MODULES } from './personas.js';
 import type { PersonaName } from './types.js';
 
+const dataDir = mkdtempSync(join(tmpdir(), 'tw-respond-unit-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
 async function rig(
   flags: Record<string, string> = {},
 ): Promise<{ r: Responder; stats: Stats; names: PersonaName[] }> {
   const stats = new Stats();
-  const cfg = loadConfig({ flags: { sensor: 'unit', 'data-dir': '/tmp/tw-respond-unit', ...flags } });
+  const cfg = loadConfig({ flags: { sensor: 'unit', 'data-dir': dataDir, ...flags } });
   const ctx: SensorContext = { cfg, bus: new EventBus(), log: createLogger('fatal'), stats };
   const modules = await PERSONA_MODULES(ctx);
   return { r: createResponder(ctx, modules), stats, names: [...modules.keys()] };
@@ -35,6 +41,7 @@ function feed(r: Responder, name: PersonaName, chunks: Buffer[]) {
     },
   );
   assert.ok(s, `no ${name} persona`);
+  s.begin();
   for (const c of chunks) s.onData(c);
   const fields = s.fields();
   s.close();

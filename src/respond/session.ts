@@ -23,13 +23,18 @@ export class PersonaSession implements PersonaConn {
     readonly dst: string,
     readonly dport: number,
     readonly text: PersonaText,
+    private readonly factory: PersonaFactory,
     private readonly io: PersonaIo,
     private readonly onError: (err: unknown) => void,
     private readonly onClose: () => void,
   ) {}
 
-  /** Starts the handler (server-first personas send their banner here). */
-  start(factory: PersonaFactory): void {
+  /**
+   * Starts the handler (server-first personas send their banner here). Called by the owner once it holds
+   * the session, since a handler may end it at once.
+   */
+  begin(): void {
+    const factory = this.factory;
     this.guard(() => (this.handler = factory(this)));
   }
 
