@@ -5,7 +5,7 @@ import type { Credential, HttpRequestInfo, SessionEvent, SshInfo } from '../core
 import type { Stats } from '../core/stats.js';
 import { payloadEntries } from '../core/session-event.js';
 import { MAX_COMMAND_CHARS, text } from './text.js';
-import type { PersonaName } from './types.js';
+import type { PersonaName, PersonaRecorder } from './types.js';
 
 export interface RecordCaps {
   /** Bytes sent per session (respondMaxSent). */
@@ -19,7 +19,7 @@ export interface RecordCaps {
 /** Entries of `sent` at most (as payloads: later writes join the last entry). */
 const MAX_SENT_ENTRIES = 128;
 
-export class PersonaRecord {
+export class PersonaRecord implements PersonaRecorder {
   sentBytes = 0;
   private readonly sent: Buffer[][] = [];
   private readonly sentTimes: number[] = [];
@@ -82,7 +82,10 @@ export class PersonaRecord {
     const f: Partial<SessionEvent> = {
       persona: this.persona,
       sent: payloadEntries(
-        this.sent.map((c, i) => ({ time: this.sentTimes[i]!, data: c.length === 1 ? c[0]! : Buffer.concat(c) })),
+        this.sent.map((c, i) => ({
+          time: this.sentTimes[i]!,
+          data: c.length === 1 ? c[0]! : Buffer.concat(c),
+        })),
       ),
     };
     if (this.credentials.length) f.credentials = this.credentials;

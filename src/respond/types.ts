@@ -1,6 +1,5 @@
 // Contracts between the responder (index.ts), the personas (one module each) and the listener's sessions.
 import type { Credential, HttpRequestInfo, SshInfo } from '../core/events.js';
-import type { PersonaRecord } from './record.js';
 
 export const PERSONAS = [
   'ssh',
@@ -19,9 +18,17 @@ export type PersonaName = (typeof PERSONAS)[number];
 
 export type { Credential, HttpRequestInfo, SshInfo };
 
+/** What a persona records (record.ts); each add* returns false at its cap (then the persona ends). */
+export interface PersonaRecorder {
+  addCredential(c: Credential): boolean;
+  addCommand(line: Buffer | string): boolean;
+  addHttp(r: HttpRequestInfo): boolean;
+  ssh: SshInfo | undefined;
+}
+
 /** What a persona's handler may do with its connection; the responder records and caps both directions. */
 export interface PersonaConn {
-  readonly record: PersonaRecord;
+  readonly record: PersonaRecorder;
   readonly src: string;
   readonly dst: string;
   readonly dport: number;
