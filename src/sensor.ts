@@ -57,19 +57,20 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
   };
   try {
     // Annotators and policy first.
-    if (cfg.geoip === 'on') add(await startEnricher(ctx));
+    const enricher = cfg.geoip === 'on' ? await startEnricher(ctx) : undefined;
+    add(enricher);
     add(await startTagger(ctx));
     const blocker = cfg.block !== 'off' ? await startBlocker(ctx) : undefined;
     add(blocker);
     // Sinks.
-    const store = cfg.store === 'sqlite' ? await openStore(ctx) : undefined;
+    const store = cfg.store === 'sqlite' ? await openStore(ctx, { geo: enricher?.lookup }) : undefined;
     add(store);
     add(await startSessionsSink(ctx));
     add(await startEventsSink(ctx));
     if (cfg.rawFiles) add(await startRawFiles(ctx));
     add(await startDailyCsv(ctx));
     if (cfg.jsonTcp) add(await startJsonTcp(ctx));
-    if (cfg.clickhouse) add(await startClickHouseShipper(ctx));
+    if (cfg.clickhouse) add(await startClickHouseShipper(ctx, { geo: enricher?.lookup }));
     const metrics = await startMetrics(ctx);
     add(metrics);
     // Detectors, then sources, then the web server.

@@ -6,14 +6,12 @@ import type { Geo } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { GeoDb } from './geo.js';
 
-const lookups = new WeakMap<SensorContext, (ip: string) => Geo | undefined>();
-
-/** The running enricher's look-up for this sensor (the store uses it for sources seen only as probes). */
-export function geoLookupFor(ctx: SensorContext): ((ip: string) => Geo | undefined) | undefined {
-  return lookups.get(ctx);
+export interface EnricherComponent extends Component {
+  /** The geo of an address (sensor.ts hands it to the store for sources seen only as probes). */
+  readonly lookup: (ip: string) => Geo | undefined;
 }
 
-export async function startEnricher(ctx: SensorContext): Promise<Component> {
+export async function startEnricher(ctx: SensorContext): Promise<EnricherComponent> {
   const log = ctx.log.child({ component: 'enrich' });
   const db = new GeoDb();
   const started = Date.now();
@@ -35,7 +33,6 @@ export async function startEnricher(ctx: SensorContext): Promise<Component> {
     if (g) ctx.stats.inc('enrich_hits_total');
     return g;
   };
-  lookups.set(ctx, lookup);
   const offs = [
     ctx.bus.on('session', (ev) => {
       if (ev.geo) return;
@@ -51,9 +48,8 @@ export async function startEnricher(ctx: SensorContext): Promise<Component> {
   const stop = (): void => {
     closed = true;
     for (const off of offs) off();
-    lookups.delete(ctx);
   };
-  return component(
+  const comp = component(
     'enrich',
     async () => {
       stop();
@@ -61,4 +57,5 @@ export async function startEnricher(ctx: SensorContext): Promise<Component> {
     },
     stop,
   );
+  return Object.assign(comp, { lookup });
 }

@@ -2,10 +2,9 @@
 // Events are folded into a StoreWriter and written in one transaction every FLUSH_MS (or sooner when
 // MAX_PENDING rows wait); retention and the quota run on a timer in small batches.
 import type { SensorContext } from '../core/context.js';
-import { countedVia, type ProbeEvent } from '../core/events.js';
+import { countedVia, type Geo, type ProbeEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
-import { geoLookupFor } from '../enrich/index.js';
 import type { QueryStore } from './query.js';
 import { Retention } from './retention.js';
 import { openDb } from './sqlite/db.js';
@@ -38,7 +37,7 @@ export function attemptOf(ev: ProbeEvent): Attempt {
 
 export async function openStore(
   ctx: SensorContext,
-  opts: { pruneIntervalMs?: number; flushMs?: number } = {},
+  opts: { pruneIntervalMs?: number; flushMs?: number; geo?: (ip: string) => Geo | undefined } = {},
 ): Promise<StoreComponent | undefined> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'store' });
@@ -62,7 +61,7 @@ export async function openStore(
       flushing = false;
     }
   };
-  const geo = geoLookupFor(ctx);
+  const { geo } = opts;
   const writer: StoreWriter = new StoreWriter(db, {
     maxPayloadBytes: cfg.bufsize,
     maxPending: MAX_PENDING,

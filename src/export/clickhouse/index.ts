@@ -8,10 +8,10 @@ import { join } from 'node:path';
 
 import type { ClickHouseClient } from '@clickhouse/client';
 
+import type { Geo } from '../../core/events.js';
 import type { SensorContext } from '../../core/context.js';
 import { component, type Component } from '../../core/lifecycle.js';
 import { RateLimitedLog } from '../../core/log.js';
-import { geoLookupFor } from '../../enrich/index.js';
 import { attemptOf } from '../../store/index.js';
 import { openClient, parseClickHouseUrl, redacted } from '../../store/clickhouse/client.js';
 import { dropOldPartitions } from '../../store/clickhouse/retention.js';
@@ -35,7 +35,10 @@ export interface ShipperComponent extends Component {
   drained(): Promise<void>;
 }
 
-export async function startClickHouseShipper(ctx: SensorContext): Promise<ShipperComponent> {
+export async function startClickHouseShipper(
+  ctx: SensorContext,
+  opts: { geo?: (ip: string) => Geo | undefined } = {},
+): Promise<ShipperComponent> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'clickhouse' });
   const limited = new RateLimitedLog(log);
@@ -46,7 +49,7 @@ export async function startClickHouseShipper(ctx: SensorContext): Promise<Shippe
   const ch: ClickHouseClient = openClient(target);
   const spool = new DiskSpool(join(cfg.dataDir, 'spool'), 'clickhouse', cfg.clickhouseSpoolMax);
   await spool.open();
-  const geo = geoLookupFor(ctx);
+  const { geo } = opts;
   const builder = new BatchBuilder({
     sensor: cfg.sensor,
     maxPayloadBytes: cfg.bufsize,
