@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -16,6 +17,10 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'src/store/sqlite/top-ports.ts',
   'src/store/sqlite/writer.ts',
 ];
+/** Node's built-ins imported without the `node:` prefix (a bare 'fs' could be shadowed by an npm package). */
+const BARE_BUILTINS = builtinModules
+  .filter((m) => !m.startsWith('_') && !m.startsWith('node:'))
+  .map((name) => ({ name, message: `import 'node:${name}' instead` }));
 const maxFunctionLines = { max: 60, skipBlankLines: true, skipComments: true };
 
 export default tseslint.config(
@@ -29,6 +34,20 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
+      'no-restricted-imports': ['error', { paths: BARE_BUILTINS }],
+    },
+  },
+  {
+    // Only the CLI decides when the process ends (DESIGN §3); components close, they never exit.
+    // Tests, benchmarks and scripts are whole programs of their own and are left out.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'exit', message: 'return an exit code to src/cli/ instead' },
+        { object: 'process', property: 'abort', message: 'return an exit code to src/cli/ instead' },
+      ],
     },
   },
   {
