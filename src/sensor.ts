@@ -18,6 +18,7 @@ import { startBlocker } from './firewall/index.js';
 import { startListener } from './listen/index.js';
 import { startDailyCsv } from './store/daily-csv.js';
 import { startEventsSink } from './store/events-sink.js';
+import { openClickHouseStore } from './store/clickhouse/index.js';
 import { openStore } from './store/index.js';
 import { startRawFiles } from './store/raw-files.js';
 import { startSessionsSink } from './store/sessions-sink.js';
@@ -30,7 +31,11 @@ export interface Sensor {
   reopen(): void;
 }
 
-export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
+/** The parts list of a sensor or a serve: closed in reverse order of start. */
+function assembly(
+  cfg: Config,
+  log: Logger,
+): { ctx: SensorContext; sensor: Sensor; add: (c?: Component) => void } {
   const bus = new EventBus();
   const ctx: SensorContext = { cfg, bus, log, stats: new Stats() };
   bus.onError = (err) => log.error({ err }, 'event subscriber failed');
@@ -55,6 +60,27 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
       for (const c of parts) c.reopen?.();
     },
   };
+  return { ctx, sensor, add };
+}
+
+/** `tidewatch serve`: the dashboard and API over the fleet's ClickHouse, nothing else. */
+export async function startServe(cfg: Config, log: Logger): Promise<Sensor> {
+  const { ctx, sensor, add } = assembly(cfg, log);
+  try {
+    const store = await openClickHouseStore(ctx);
+    add(store);
+    const metrics = await startMetrics(ctx);
+    add(metrics);
+    add(await startWeb(ctx, { store, metrics }));
+  } catch (err) {
+    await sensor.close();
+    throw err;
+  }
+  return sensor;
+}
+
+export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
+  const { ctx, sensor, add } = assembly(cfg, log);
   try {
     // Annotators and policy first.
     const enricher = cfg.geoip === 'on' ? await startEnricher(ctx) : undefined;

@@ -68,3 +68,16 @@ Creates the fleet schema in ClickHouse, or migrates it to this version, and exit
 http://USER:PASSWORD@HOST:8123/DATABASE; the password may instead come from
 TIDEWATCH_CLICKHOUSE_PASSWORD. See docs/fleet.md.
 `;
+
+export const SERVE_HELP = `Usage: tidewatch serve --clickhouse URL [--http ADDR:PORT] [--http-token TOKEN]
+
+Runs only the dashboard and the JSON API over a fleet's ClickHouse: no listener, no
+capture, no store of its own. The same token rules as run: on loopback no token is asked
+unless one is given; on any other address --http-token, or a generated token logged once.
+  --clickhouse URL        http://USER:PASSWORD@HOST:8123/DATABASE (password may come from
+                          TIDEWATCH_CLICKHOUSE_PASSWORD)
+  --http ADDR:PORT        where to serve (default 127.0.0.1:8339)
+  --http-token TOKEN      token for the dashboard and API
+  --log-level LEVEL       operational log level
+Every option of run is accepted; those of the sensor have no effect. See docs/fleet.md.
+`;

@@ -6,10 +6,10 @@ import { loadConfig, suggestFlag } from '../config/load.js';
 import { OPTIONS, type OptionKey, flagOf } from '../config/schema.js';
 import { isTidewatchError, TidewatchError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { startSensor } from '../sensor.js';
+import { startSensor, startServe } from '../sensor.js';
 import { openClient, parseClickHouseUrl, PASSWORD_ENV, redacted } from '../store/clickhouse/client.js';
 import { migrate } from '../store/clickhouse/schema.js';
-import { ANALYZE_HELP, CLICKHOUSE_HELP, MAIN_HELP, runHelp } from './help.js';
+import { ANALYZE_HELP, CLICKHOUSE_HELP, MAIN_HELP, runHelp, SERVE_HELP } from './help.js';
 
 function die(message: string, code = 2): never {
   process.stderr.write(`tidewatch: ${message}\n`);
@@ -28,7 +28,8 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>,
   }
 }
 
-async function run(args: string[]): Promise<void> {
+/** `run` starts the sensor; `serve` only the dashboard and API over a fleet's ClickHouse. Same options. */
+async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -37,7 +38,7 @@ async function run(args: string[]): Promise<void> {
     options[flagOf(key)] = { type: OPTIONS[key].kind === 'boolean' ? 'boolean' : 'string' };
   const { values } = parse(args, options);
   if (values.help) {
-    process.stdout.write(runHelp());
+    process.stdout.write(mode === 'serve' ? SERVE_HELP : runHelp());
     return;
   }
   const { config, help: _help, ...flags } = values as Record<string, string | boolean | undefined>;
@@ -46,13 +47,17 @@ async function run(args: string[]): Promise<void> {
     env: process.env,
     configFile: typeof config === 'string' ? config : undefined,
   });
+  if (mode === 'serve' && (!cfg.clickhouse || cfg.http === 'off'))
+    die('serve needs --clickhouse URL and an --http ADDR:PORT (tidewatch serve --help)');
   const log = createLogger(cfg.logLevel);
   log.info(
-    { sensor: cfg.sensor, dataDir: cfg.dataDir, listen: cfg.listen, capture: cfg.capture || null },
+    mode === 'serve'
+      ? { serve: cfg.http }
+      : { sensor: cfg.sensor, dataDir: cfg.dataDir, listen: cfg.listen, capture: cfg.capture || null },
     'starting',
   );
-  const sensor = await startSensor(cfg, log);
-  log.info({ http: cfg.http }, 'sensor ready');
+  const sensor = mode === 'serve' ? await startServe(cfg, log) : await startSensor(cfg, log);
+  log.info({ http: cfg.http }, mode === 'serve' ? 'fleet dashboard ready' : 'sensor ready');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -140,6 +145,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'run':
       return run(rest);
+    case 'serve':
+      return run(rest, 'serve');
     case 'analyze':
       return analyze(rest);
     case 'clickhouse':

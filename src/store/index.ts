@@ -93,7 +93,7 @@ export async function openStore(
     },
   });
   retention.start(opts.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
-  const query = new SqliteQueryStore(db);
+  const query = new SqliteQueryStore(db, cfg.sensor);
   const unsubscribe = (): void => {
     for (const off of offs) off();
     clearInterval(timer);

@@ -1,5 +1,7 @@
-// The query interface the web API reads. SQLite implements it now (store/sqlite); a ClickHouse backend for
-// fleets of sensors will implement it next, hence async. Times are ms since the epoch unless named _s.
+// The query interface the web API reads: SQLite for one sensor (store/sqlite), ClickHouse for a fleet
+// (store/clickhouse), hence async. Every query takes an optional `sensor` filter; a single sensor's store
+// names its one sensor in `single` (the API answers 404 for any other). Times are ms since the epoch unless
+// named _s.
 import type { DailyRow, Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../core/events.js';
 
 export interface TimeRange {
@@ -36,6 +38,8 @@ export interface SourceRow {
   attempts: number;
   ports: number;
   tags: Tag[];
+  /** How many sensors saw this source. */
+  sensors: number;
 }
 
 export interface SessionRow {
@@ -58,7 +62,12 @@ export interface SessionRow {
   geo?: Geo;
 }
 
-export interface SessionQuery extends Partial<TimeRange> {
+/** Optional on every query: only this sensor's data. */
+export interface SensorFilter {
+  sensor?: string;
+}
+
+export interface SessionQuery extends Partial<TimeRange>, SensorFilter {
   port?: number;
   src?: string;
   proto?: 'tcp' | 'tls' | 'udp';
@@ -87,6 +96,8 @@ export interface Summary {
   rates: { sessions_per_min: number; attempts_per_min: number };
   top_ports: PortCount[];
   top_sources: SourceRow[];
+  /** Sources seen by the most sensors (the fleet's wide scanners). */
+  top_sources_by_sensors: SourceRow[];
   top_countries: { cc: string; count: number }[];
   top_asns: { asn: number; org?: string; count: number }[];
   active_scans: ScanEvent[];
@@ -95,23 +106,57 @@ export interface Summary {
 
 export type { DailyRow };
 
+/** One sensor of the fleet: silent = no heartbeat lately, quiet = alive but nothing seen in the last hour. */
+export interface SensorRow {
+  sensor: string;
+  first_seen: number | null;
+  last_seen: number | null;
+  last_heartbeat: number | null;
+  events_last_hour: number;
+  sessions: number;
+  attempts: number;
+  state: 'ok' | 'quiet' | 'silent';
+}
+
+/** Spikes of one (proto, port, interval) on several sensors: one fleet event. */
+export interface FleetSpike {
+  proto: 'tcp' | 'udp';
+  dport: number;
+  interval_s: number;
+  /** Start of the interval. */
+  t: number;
+  sensors: string[];
+  count: number;
+  score: number;
+}
+
+type R = TimeRange & SensorFilter;
+
 export interface QueryStore {
-  summary(range: TimeRange): Promise<Summary>;
-  topPorts(q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]>;
+  /** Set by a store that holds one sensor's data: its id. */
+  readonly single?: string;
+  summary(range: R): Promise<Summary>;
+  topPorts(q: R & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]>;
   portSeries(
-    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: R & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
   ): Promise<SeriesPoint[]>;
-  sources(q: TimeRange & { port?: number; limit: number; offset: number }): Promise<Page<SourceRow>>;
-  source(ip: string): Promise<SourceRow | undefined>;
+  sources(q: R & { port?: number; limit: number; offset: number }): Promise<Page<SourceRow>>;
+  source(ip: string, f?: SensorFilter): Promise<SourceRow | undefined>;
   sessions(q: SessionQuery): Promise<Page<SessionRow>>;
-  session(id: number): Promise<SessionRow | undefined>;
-  scans(q: TimeRange & { limit: number; offset: number; src?: string }): Promise<Page<ScanEvent>>;
-  spikes(q: TimeRange & { limit: number; offset: number; port?: number }): Promise<Page<SpikeEvent>>;
-  blocks(q: {
-    active?: boolean;
-    limit: number;
-    offset: number;
-  }): Promise<Page<{ src: string; added: string; until?: string; reason: string; action: string }>>;
+  session(id: number, f?: SensorFilter): Promise<SessionRow | undefined>;
+  scans(q: R & { limit: number; offset: number; src?: string }): Promise<Page<ScanEvent>>;
+  spikes(q: R & { limit: number; offset: number; port?: number }): Promise<Page<SpikeEvent>>;
+  blocks(
+    q: SensorFilter & {
+      active?: boolean;
+      limit: number;
+      offset: number;
+    },
+  ): Promise<Page<{ src: string; added: string; until?: string; reason: string; action: string }>>;
   /** Tsusen's daily rows of one UTC day (YYYY-MM-DD). */
-  dailyRows(day: string): Promise<DailyRow[]>;
+  dailyRows(day: string, f?: SensorFilter): Promise<DailyRow[]>;
+  /** The sensors whose data the store holds. */
+  sensors(): Promise<SensorRow[]>;
+  /** Spikes grouped by (proto, port, interval) across sensors, newest first. */
+  fleetSpikes(q: R & { limit: number }): Promise<FleetSpike[]>;
 }

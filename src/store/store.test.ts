@@ -269,6 +269,7 @@ describe('SQLite store: events in, queries out', () => {
       sessions: 2,
       attempts: 3,
       ports: 1,
+      sensors: 1,
       tags: [
         { name: 'masscan', confidence: 1 },
         { name: 'zgrab', confidence: 0.9 },

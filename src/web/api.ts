@@ -7,8 +7,10 @@ import { checkDay, checkIp, Params } from './params.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const RANGE = ['from', 'to'] as const;
+const RANGE = ['from', 'to', 'sensor'] as const;
 const PAGE = ['limit', 'offset'] as const;
+/** Every route takes ?sensor= (a fleet store filters on it; a single sensor's store knows only its own). */
+const SENSOR = ['sensor'] as const;
 
 /** Per step: default span, longest span (bounds the number of points) and the baseline window in points. */
 export const SERIES_STEPS = {
@@ -58,12 +60,30 @@ export function toTsusenCsv(rows: DailyRow[]): string {
 }
 
 const ROUTES: Record<string, Route> = {
-  summary: (q, s) => s.summary(new Params(q, RANGE).range(DAY)),
+  summary: (q, s) => {
+    const p = new Params(q, RANGE);
+    return s.summary({ ...p.range(DAY), ...sensorOf(p, s) });
+  },
+
+  sensors: (q, s) => {
+    new Params(q, []);
+    return s.sensors();
+  },
+
+  'fleet-spikes': (q, s) => {
+    const p = new Params(q, [...RANGE, 'limit']);
+    return s.fleetSpikes({
+      ...p.range(7 * DAY),
+      ...sensorOf(p, s),
+      limit: p.int('limit', { min: 1, max: 1000, def: 50 })!,
+    });
+  },
 
   ports: (q, s) => {
     const p = new Params(q, [...RANGE, 'proto', 'limit']);
     return s.topPorts({
       ...p.range(DAY),
+      ...sensorOf(p, s),
       ...withOpt('proto', p.choice('proto', ['tcp', 'udp'] as const)),
       limit: p.int('limit', { min: 1, max: 1000, def: 20 })!,
     });
@@ -76,34 +96,41 @@ const ROUTES: Record<string, Route> = {
     const step = p.choice('step', ['minute', 'hour', 'day'] as const, 'hour')!;
     const cfg = SERIES_STEPS[step];
     const range = p.range(cfg.span, cfg.max);
-    const points = await s.portSeries({ ...range, proto, port, step });
+    const points = await s.portSeries({ ...range, ...sensorOf(p, s), proto, port, step });
     return { proto, port, step, ...range, points: withBaseline(points, cfg.window) };
   },
 
   sources: async (q, s, rest) => {
     if (rest) {
-      new Params(q, []);
+      const p = new Params(q, SENSOR);
       const ip = checkIp(rest, 'address in /api/sources/ADDRESS');
-      const row = await s.source(ip);
+      const row = await s.source(ip, sensorOf(p, s));
       if (!row) throw new HttpError(404, `no source ${ip} in the store`);
       return row;
     }
     const p = new Params(q, [...RANGE, ...PAGE, 'port']);
-    return s.sources({ ...p.range(DAY), ...withOpt('port', p.port()), ...p.page(50, 1000) });
+    return s.sources({
+      ...p.range(DAY),
+      ...sensorOf(p, s),
+      ...withOpt('port', p.port()),
+      ...p.page(50, 1000),
+    });
   },
 
   sessions: async (q, s, rest) => {
     if (rest) {
-      new Params(q, []);
-      if (!/^\d{1,15}$/.test(rest) || Number(rest) < 1)
+      const p = new Params(q, SENSOR);
+      // Fleet session ids use up to 53 bits (the JSON-safe range).
+      if (!/^\d{1,16}$/.test(rest) || Number(rest) < 1 || !Number.isSafeInteger(Number(rest)))
         throw new HttpError(400, 'session id must be a positive whole number');
-      const row = await s.session(Number(rest));
+      const row = await s.session(Number(rest), sensorOf(p, s));
       if (!row) throw new HttpError(404, `no session ${rest} in the store`);
       return row;
     }
     const p = new Params(q, [...RANGE, ...PAGE, 'port', 'src', 'proto', 'text']);
     return s.sessions({
       ...p.optionalRange(),
+      ...sensorOf(p, s),
       ...withOpt('port', p.port()),
       ...withOpt('src', p.ip('src')),
       ...withOpt('proto', p.choice('proto', ['tcp', 'tls', 'udp'] as const)),
@@ -114,19 +141,41 @@ const ROUTES: Record<string, Route> = {
 
   scans: (q, s) => {
     const p = new Params(q, [...RANGE, ...PAGE, 'src']);
-    return s.scans({ ...p.range(7 * DAY), ...withOpt('src', p.ip('src')), ...p.page(50, 1000) });
+    return s.scans({
+      ...p.range(7 * DAY),
+      ...sensorOf(p, s),
+      ...withOpt('src', p.ip('src')),
+      ...p.page(50, 1000),
+    });
   },
 
   spikes: (q, s) => {
     const p = new Params(q, [...RANGE, ...PAGE, 'port']);
-    return s.spikes({ ...p.range(7 * DAY), ...withOpt('port', p.port()), ...p.page(50, 1000) });
+    return s.spikes({
+      ...p.range(7 * DAY),
+      ...sensorOf(p, s),
+      ...withOpt('port', p.port()),
+      ...p.page(50, 1000),
+    });
   },
 
   blocks: (q, s) => {
-    const p = new Params(q, [...PAGE, 'active']);
-    return s.blocks({ ...withOpt('active', p.bool('active')), ...p.page(50, 1000) });
+    const p = new Params(q, [...PAGE, ...SENSOR, 'active']);
+    return s.blocks({ ...sensorOf(p, s), ...withOpt('active', p.bool('active')), ...p.page(50, 1000) });
   },
 };
+
+/** The ?sensor= filter; a single sensor's store answers 404 for another sensor's id. */
+function sensorOf(p: Params, s: QueryStore): { sensor?: string } {
+  const sensor = p.sensor();
+  if (sensor === undefined) return {};
+  if (s.single !== undefined) {
+    if (sensor !== s.single)
+      throw new HttpError(404, `no sensor ${sensor} in this store (it holds ${s.single})`);
+    return {};
+  }
+  return { sensor };
+}
 
 function withOpt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
@@ -154,9 +203,9 @@ export async function handleApi(
     throw new HttpError(503, 'no store: the sensor runs with --store off; the API needs --store sqlite');
 
   if (isCsv) {
-    const p = new Params(url.searchParams, ['day']);
+    const p = new Params(url.searchParams, ['day', ...SENSOR]);
     const day = checkDay(p.day('day', new Date().toISOString().slice(0, 10)), 'day');
-    const csv = toTsusenCsv(await store.dailyRows(day));
+    const csv = toTsusenCsv(await store.dailyRows(day, sensorOf(p, store)));
     return send(req, res, 200, 'text/csv; charset=utf-8', csv, {
       'Content-Disposition': `attachment; filename="${day}.csv"`,
       'Cache-Control': 'no-store',

@@ -6,7 +6,7 @@ import type { SensorContext } from '../core/context.js';
 import { TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
 import type { MetricsComponent } from '../export/prometheus.js';
-import type { StoreComponent } from '../store/index.js';
+import type { QueryStore } from '../store/query.js';
 import { generateToken, isLoopbackAddress } from './auth.js';
 import { createWebServer } from './server.js';
 
@@ -14,7 +14,7 @@ import { createWebServer } from './server.js';
 export const MIN_TOKEN_CHARS = 16;
 
 export interface WebDeps {
-  store?: StoreComponent;
+  store?: { readonly query: QueryStore };
   metrics: MetricsComponent;
 }
 

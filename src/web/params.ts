@@ -80,6 +80,15 @@ export class Params {
     return v;
   }
 
+  /** A sensor id (--sensor): letters, digits and . _ : @ - only, at most 64. */
+  sensor(name = 'sensor'): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (!/^[A-Za-z0-9._:@-]{1,64}$/.test(v))
+      throw bad(`${name} must be a sensor id (letters, digits and . _ : @ -, at most 64)`);
+    return v;
+  }
+
   bool(name: string): boolean | undefined {
     const v = this.choice(name, ['true', 'false', '1', '0'] as const);
     return v === undefined ? undefined : v === 'true' || v === '1';

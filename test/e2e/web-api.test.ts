@@ -8,6 +8,7 @@ import type { ScanEvent } from '../../src/core/events.js';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../helpers/sensor.js';
 import { CSP } from '../../src/web/http-util.js';
+import { startClickHouse, type ClickHouseServer } from '../helpers/clickhouse.js';
 import { feed, HOSTILE, session, startFixture, type WebFixture } from './web-fixture.js';
 
 /** GET with node:http: fetch normalises dot segments and may not set Host. */
@@ -29,215 +30,242 @@ interface Page<T> {
 }
 type Row = Record<string, unknown>;
 
-describe('web API over a real store', () => {
-  let f: WebFixture;
-  before(async () => {
-    f = await startFixture();
-    feed(f.ctx.bus);
-    await eventually(async () => (await f.json<Page<Row>>('/api/sessions')).total >= 5, 5000);
-  });
-  after(() => f.close());
+// One contract, two stores: every route answers the same over the sensor's SQLite and the fleet's ClickHouse.
+for (const backend of ['sqlite', 'clickhouse'] as const)
+  describe(`web API over a real store (${backend})`, () => {
+    let f: WebFixture;
+    let server: ClickHouseServer | undefined;
+    before(async () => {
+      if (backend === 'clickhouse') server = await startClickHouse();
+      f = await startFixture(server ? { clickhouse: server } : {});
+      feed(f.ctx.bus);
+      await f.settled();
+      await eventually(async () => (await f.json<Page<Row>>('/api/sessions')).total >= 5, 5000);
+    });
+    after(async () => {
+      await f?.close();
+      await server?.stop();
+    });
 
-  test('summary: totals, rates, top ports and sources, scans, spikes', async () => {
-    const s = await f.json<{
-      totals: Record<string, number>;
-      rates: Record<string, number>;
-      top_ports: Row[];
-      top_sources: Row[];
-      active_scans: Row[];
-      spikes: Row[];
-    }>('/api/summary');
-    assert.ok(s.totals.sessions! >= 5, JSON.stringify(s.totals));
-    assert.ok(s.totals.attempts! >= 20);
-    assert.equal(typeof s.rates.sessions_per_min, 'number');
-    assert.ok(s.top_ports.some((p) => p.port === 8080 && p.proto === 'tcp'));
-    assert.ok(s.top_sources.some((x) => x.ip === '198.18.0.2'));
-    assert.ok(s.active_scans.some((x) => x.src === '198.18.0.3'));
-    assert.ok(s.spikes.some((x) => x.dport === 8080));
-    const ranged = await f.get(`/api/summary?from=-7d&to=${Date.now()}`);
-    assert.equal(ranged.status, 200);
-  });
+    test('summary: totals, rates, top ports and sources, scans, spikes', async () => {
+      const s = await f.json<{
+        totals: Record<string, number>;
+        rates: Record<string, number>;
+        top_ports: Row[];
+        top_sources: Row[];
+        active_scans: Row[];
+        spikes: Row[];
+      }>('/api/summary');
+      assert.ok(s.totals.sessions! >= 5, JSON.stringify(s.totals));
+      assert.ok(s.totals.attempts! >= 20);
+      assert.equal(typeof s.rates.sessions_per_min, 'number');
+      assert.ok(s.top_ports.some((p) => p.port === 8080 && p.proto === 'tcp'));
+      assert.ok(s.top_sources.some((x) => x.ip === '198.18.0.2'));
+      assert.ok(s.active_scans.some((x) => x.src === '198.18.0.3'));
+      assert.ok(s.spikes.some((x) => x.dport === 8080));
+      const ranged = await f.get(`/api/summary?from=-7d&to=${Date.now()}`);
+      assert.equal(ranged.status, 200);
+    });
 
-  test('top ports, per-port series with baseline', async () => {
-    const ports = await f.json<Row[]>('/api/ports?limit=5&proto=tcp');
-    assert.equal(ports[0]?.port, 8080);
-    assert.ok(ports.length <= 5);
-    const s = await f.json<{ points: { t: number; new: number; baseline: number }[]; step: string }>(
-      '/api/series?port=8080&proto=tcp&step=minute&from=-1h',
-    );
-    assert.equal(s.step, 'minute');
-    assert.equal(
-      s.points.reduce((a, p) => a + p.new, 0),
-      20,
-    );
-    assert.ok(s.points.every((p) => typeof p.baseline === 'number'));
-    const day = await f.json<{ points: unknown[] }>('/api/series?port=23&step=day');
-    assert.ok(day.points.length >= 1);
-  });
+    test('top ports, per-port series with baseline', async () => {
+      const ports = await f.json<Row[]>('/api/ports?limit=5&proto=tcp');
+      assert.equal(ports[0]?.port, 8080);
+      assert.ok(ports.length <= 5);
+      const s = await f.json<{ points: { t: number; new: number; baseline: number }[]; step: string }>(
+        '/api/series?port=8080&proto=tcp&step=minute&from=-1h',
+      );
+      assert.equal(s.step, 'minute');
+      assert.equal(
+        s.points.reduce((a, p) => a + p.new, 0),
+        20,
+      );
+      assert.ok(s.points.every((p) => typeof p.baseline === 'number'));
+      const day = await f.json<{ points: unknown[] }>('/api/series?port=23&step=day');
+      assert.ok(day.points.length >= 1);
+    });
 
-  test('sources, one source, 404 for an unknown one', async () => {
-    const src = await f.json<Page<Row>>('/api/sources?port=8080');
-    assert.ok(src.rows.some((r) => r.ip === '198.18.0.2'));
-    const one = await f.json<Row>('/api/sources/198.18.0.3');
-    assert.equal(one.ip, '198.18.0.3');
-    assert.equal(typeof one.first_seen, 'number');
-    assert.ok(Array.isArray(one.tags));
-    assert.equal((await f.get('/api/sources/2001%3A2%3A%3A2')).status, 200);
-    assert.equal((await f.get('/api/sources/198.18.9.9')).status, 404);
-  });
+    test('sources, one source, 404 for an unknown one', async () => {
+      const src = await f.json<Page<Row>>('/api/sources?port=8080');
+      assert.ok(src.rows.some((r) => r.ip === '198.18.0.2'));
+      const one = await f.json<Row>('/api/sources/198.18.0.3');
+      assert.equal(one.ip, '198.18.0.3');
+      assert.equal(typeof one.first_seen, 'number');
+      assert.ok(Array.isArray(one.tags));
+      assert.equal((await f.get('/api/sources/2001%3A2%3A%3A2')).status, 200);
+      assert.equal((await f.get('/api/sources/198.18.9.9')).status, 404);
+    });
 
-  test('session search by port, source, proto, text, range, with paging; one session', async () => {
-    const byPort = await f.json<Page<Row>>('/api/sessions?port=8080');
-    assert.equal(byPort.total, 2);
-    const bySrc = await f.json<Page<Row>>('/api/sessions?src=2001:2::2&proto=tls');
-    assert.equal(bySrc.total, 1);
-    assert.equal((bySrc.rows[0]!.tls as Row).sni, HOSTILE);
-    const byText = await f.json<Page<Row>>(`/api/sessions?text=${encodeURIComponent('onerror=')}`);
-    assert.equal(byText.total, 1);
-    const paged = await f.json<Page<Row>>(
-      '/api/sessions?limit=2&offset=2&from=-1h&to=' + (Date.now() + 1000),
-    );
-    assert.equal(paged.rows.length, 2);
-    assert.ok(paged.total >= 5);
-    const id = byText.rows[0]!.id as number;
-    const one = await f.json<Row>(`/api/sessions/${id}`);
-    assert.equal(Buffer.from(one.payload as string, 'base64').toString(), HOSTILE);
-    assert.equal((await f.get('/api/sessions/999999')).status, 404);
-  });
+    test('session search by port, source, proto, text, range, with paging; one session', async () => {
+      const byPort = await f.json<Page<Row>>('/api/sessions?port=8080');
+      assert.equal(byPort.total, 2);
+      const bySrc = await f.json<Page<Row>>('/api/sessions?src=2001:2::2&proto=tls');
+      assert.equal(bySrc.total, 1);
+      assert.equal((bySrc.rows[0]!.tls as Row).sni, HOSTILE);
+      const byText = await f.json<Page<Row>>(`/api/sessions?text=${encodeURIComponent('onerror=')}`);
+      assert.equal(byText.total, 1);
+      const paged = await f.json<Page<Row>>(
+        '/api/sessions?limit=2&offset=2&from=-1h&to=' + (Date.now() + 1000),
+      );
+      assert.equal(paged.rows.length, 2);
+      assert.ok(paged.total >= 5);
+      const id = byText.rows[0]!.id as number;
+      const one = await f.json<Row>(`/api/sessions/${id}`);
+      assert.equal(Buffer.from(one.payload as string, 'base64').toString(), HOSTILE);
+      assert.equal((await f.get('/api/sessions/999999')).status, 404);
+    });
 
-  test('scans, spikes, blocks', async () => {
-    const scans = await f.json<Page<Row>>('/api/scans?src=198.18.0.3');
-    assert.equal(scans.rows[0]?.tool, 'nmap');
-    const spikes = await f.json<Page<Row>>('/api/spikes?port=8080');
-    assert.equal(spikes.rows[0]?.count, 20);
-    const blocks = await f.json<Page<Row>>('/api/blocks?active=true');
-    assert.ok(blocks.rows.some((b) => b.src === '198.18.0.3'));
-  });
+    test('scans, spikes, blocks', async () => {
+      const scans = await f.json<Page<Row>>('/api/scans?src=198.18.0.3');
+      assert.equal(scans.rows[0]?.tool, 'nmap');
+      const spikes = await f.json<Page<Row>>('/api/spikes?port=8080');
+      assert.equal(spikes.rows[0]?.count, 20);
+      const blocks = await f.json<Page<Row>>('/api/blocks?active=true');
+      assert.ok(blocks.rows.some((b) => b.src === '198.18.0.3'));
+    });
 
-  test('daily rows as Tsusen CSV', async () => {
-    const day = new Date().toISOString().slice(0, 10);
-    const r = await f.get(`/api/daily.csv?day=${day}`);
-    assert.equal(r.status, 200);
-    assert.match(r.headers.get('content-type')!, /^text\/csv/);
-    assert.equal(r.headers.get('content-disposition'), `attachment; filename="${day}.csv"`);
-    const lines = r.text.trim().split('\n');
-    assert.equal(lines[0], 'proto dst_port dst_ip src_ip first_seen last_seen count');
-    assert.ok(
-      lines.some((l) => /^TCP 8080 198\.18\.0\.1 198\.18\.0\.2 \d{10} \d{10} \d+$/.test(l)),
-      r.text,
-    );
-    const other = await f.get('/api/daily.csv?day=2001-01-01');
-    assert.equal(other.text, 'proto dst_port dst_ip src_ip first_seen last_seen count\n');
-  });
+    test('fleet fields: sensors, sources by sensors, the sensor filter, spike groups', async () => {
+      const sensors = await f.json<Row[]>('/api/sensors');
+      assert.equal(sensors.length, 1);
+      assert.equal(sensors[0]!.sensor, 'test');
+      assert.equal(sensors[0]!.state, 'ok');
+      assert.ok((sensors[0]!.sessions as number) >= 5 && (sensors[0]!.attempts as number) >= 27);
+      const s = await f.json<{ top_sources_by_sensors: Row[] }>('/api/summary?sensor=test');
+      assert.ok(s.top_sources_by_sensors.some((x) => x.ip === '198.18.0.2' && x.sensors === 1));
+      const all = await f.json<Page<Row>>('/api/sessions');
+      assert.equal((await f.json<Page<Row>>('/api/sessions?sensor=test')).total, all.total);
+      const other = await f.get('/api/sessions?sensor=elsewhere');
+      // A single sensor's store knows only itself; the fleet store has nothing from that sensor.
+      if (backend === 'sqlite') assert.equal(other.status, 404);
+      else assert.equal((JSON.parse(other.text) as Page<Row>).total, 0);
+      const groups = await f.json<Row[]>('/api/fleet-spikes');
+      assert.ok(groups.some((g) => g.dport === 8080 && (g.sensors as string[]).join() === 'test'));
+    });
 
-  test('bad parameters get 400 with a message that names the parameter', async () => {
-    const cases: [string, RegExp][] = [
-      ['/api/series?port=0', /port/],
-      ['/api/series?port=65536', /port/],
-      ['/api/series?port=abc', /port/],
-      ['/api/series', /port is required/],
-      ['/api/series?port=80&step=week', /step/],
-      ['/api/series?port=80&step=minute&from=-30d', /range/],
-      ['/api/sessions?src=1.2.3', /src/],
-      ['/api/sessions?src=%3Cscript%3E', /src/],
-      ['/api/sessions?proto=icmp', /proto/],
-      ['/api/sessions?limit=0', /limit/],
-      ['/api/sessions?limit=100000', /limit/],
-      ['/api/sessions?offset=-1', /offset/],
-      ['/api/sessions?text=' + 'a'.repeat(300), /text/],
-      ['/api/sessions?from=yesterday', /from/],
-      ['/api/sessions?from=2026-13-45T99:00:00Z', /from/],
-      ['/api/sessions?from=2000&to=1000', /from must not be after to/],
-      ['/api/sessions?port=1&port=2', /more than once/],
-      ['/api/sessions?bogus=1', /unknown parameter "bogus"/],
-      ['/api/sessions/abc', /session id/],
-      ['/api/sources/not-an-ip', /address/],
-      ['/api/summary?from=-500d', /400 days/],
-      ['/api/blocks?active=maybe', /active/],
-      ['/api/daily.csv?day=2026-02-30', /day/],
-      ['/api/daily.csv?day=..%2F..%2Fetc', /day/],
-    ];
-    for (const [path, msg] of cases) {
-      const r = await f.get(path);
-      assert.equal(r.status, 400, `${path}: ${r.status} ${r.text}`);
-      const body = JSON.parse(r.text) as { error: string };
-      assert.match(body.error, msg, path);
-    }
-  });
+    test('daily rows as Tsusen CSV', async () => {
+      const day = new Date().toISOString().slice(0, 10);
+      const r = await f.get(`/api/daily.csv?day=${day}`);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type')!, /^text\/csv/);
+      assert.equal(r.headers.get('content-disposition'), `attachment; filename="${day}.csv"`);
+      const lines = r.text.trim().split('\n');
+      assert.equal(lines[0], 'proto dst_port dst_ip src_ip first_seen last_seen count');
+      assert.ok(
+        lines.some((l) => /^TCP 8080 198\.18\.0\.1 198\.18\.0\.2 \d{10} \d{10} \d+$/.test(l)),
+        r.text,
+      );
+      const other = await f.get('/api/daily.csv?day=2001-01-01');
+      assert.equal(other.text, 'proto dst_port dst_ip src_ip first_seen last_seen count\n');
+    });
 
-  test('unknown routes 404, other methods 405, huge URLs 414', async () => {
-    assert.equal((await f.get('/api/nope')).status, 404);
-    assert.equal((await f.get('/nope')).status, 404);
-    const post = await fetch(`${f.base}/api/summary`, { method: 'POST', body: 'x' });
-    assert.equal(post.status, 405);
-    assert.equal((await f.get('/api/sessions?text=' + 'a'.repeat(5000))).status, 414);
-    assert.equal(await raw(f.base, '/', { 'X-Big': 'a'.repeat(20_000) }), 431);
-  });
-
-  test('security headers on pages and API', async () => {
-    for (const path of ['/', '/sessions', '/api/summary', '/static/app.css']) {
-      const r = await f.get(path);
-      assert.equal(r.status, 200, path);
-      assert.equal(r.headers.get('content-security-policy'), CSP);
-      assert.match(CSP, /script-src 'self';/);
-      assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-      assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
-    }
-    const js = await f.get('/static/uPlot.iife.min.js');
-    assert.match(js.headers.get('content-type')!, /javascript/);
-    assert.ok(js.text.includes('uPlot'));
-  });
-
-  test('static files only from the allow-list: no path traversal', async () => {
-    for (const p of [
-      '/static/../../../../etc/passwd',
-      '/static/%2e%2e/%2e%2e/etc/passwd',
-      '/static/..%2f..%2fpackage.json',
-      '/static/index.ts',
-      '/static/',
-      '/..%5c..%5cetc/passwd',
-    ]) {
-      assert.equal(await raw(f.base, p), 404, p);
-    }
-  });
-
-  test('loopback: a foreign Host header (DNS rebinding) gets 403', async () => {
-    assert.equal(await raw(f.base, '/api/summary', { Host: 'attacker.example' }), 403);
-    assert.equal(await raw(f.base, '/api/summary', { Host: 'attacker.example:8339' }), 403);
-    assert.equal(await raw(f.base, '/api/summary', { Host: 'localhost:8339' }), 200);
-    assert.equal(await raw(f.base, '/api/summary', { Host: '[::1]:8339' }), 200);
-  });
-
-  test('/metrics serves the metrics component', async () => {
-    const r = await f.get('/metrics');
-    assert.equal(r.status, 200);
-    assert.equal(r.text, 'tidewatch_up 1\n');
-  });
-
-  test('live: server-sent events carry new sessions as JSON', async () => {
-    const ac = new AbortController();
-    const res = await fetch(`${f.base}/api/live`, { signal: ac.signal });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type')!, /text\/event-stream/);
-    const reader = res.body!.getReader();
-    let text = '';
-    const read = (async () => {
-      while (!text.includes('event: session')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString();
-        if (text.includes('connected')) f.ctx.bus.emit(session({ src: '198.18.0.9', dport: 2222 }));
+    test('bad parameters get 400 with a message that names the parameter', async () => {
+      const cases: [string, RegExp][] = [
+        ['/api/series?port=0', /port/],
+        ['/api/series?port=65536', /port/],
+        ['/api/series?port=abc', /port/],
+        ['/api/series', /port is required/],
+        ['/api/series?port=80&step=week', /step/],
+        ['/api/series?port=80&step=minute&from=-30d', /range/],
+        ['/api/sessions?src=1.2.3', /src/],
+        ['/api/sessions?src=%3Cscript%3E', /src/],
+        ['/api/sessions?proto=icmp', /proto/],
+        ['/api/sessions?limit=0', /limit/],
+        ['/api/sessions?limit=100000', /limit/],
+        ['/api/sessions?offset=-1', /offset/],
+        ['/api/sessions?text=' + 'a'.repeat(300), /text/],
+        ['/api/sessions?from=yesterday', /from/],
+        ['/api/sessions?from=2026-13-45T99:00:00Z', /from/],
+        ['/api/sessions?from=2000&to=1000', /from must not be after to/],
+        ['/api/sessions?port=1&port=2', /more than once/],
+        ['/api/sessions?bogus=1', /unknown parameter "bogus"/],
+        ['/api/sessions?sensor=%27%3B%20DROP', /sensor/],
+        ['/api/sessions/abc', /session id/],
+        ['/api/sources/not-an-ip', /address/],
+        ['/api/summary?from=-500d', /400 days/],
+        ['/api/blocks?active=maybe', /active/],
+        ['/api/daily.csv?day=2026-02-30', /day/],
+        ['/api/daily.csv?day=..%2F..%2Fetc', /day/],
+      ];
+      for (const [path, msg] of cases) {
+        const r = await f.get(path);
+        assert.equal(r.status, 400, `${path}: ${r.status} ${r.text}`);
+        const body = JSON.parse(r.text) as { error: string };
+        assert.match(body.error, msg, path);
       }
-    })();
-    await Promise.race([read, new Promise((r) => setTimeout(r, 5000))]);
-    ac.abort();
-    const line = text.split('\n').find((l) => l.startsWith('data: {'));
-    assert.ok(line, text);
-    const msg = JSON.parse(line.slice(6)) as Row;
-    assert.equal(msg.src, '198.18.0.9');
-    assert.equal(msg.preview, 'GET / HTTP/1.1..Host: x....');
+    });
+
+    test('unknown routes 404, other methods 405, huge URLs 414', async () => {
+      assert.equal((await f.get('/api/nope')).status, 404);
+      assert.equal((await f.get('/nope')).status, 404);
+      const post = await fetch(`${f.base}/api/summary`, { method: 'POST', body: 'x' });
+      assert.equal(post.status, 405);
+      assert.equal((await f.get('/api/sessions?text=' + 'a'.repeat(5000))).status, 414);
+      assert.equal(await raw(f.base, '/', { 'X-Big': 'a'.repeat(20_000) }), 431);
+    });
+
+    test('security headers on pages and API', async () => {
+      for (const path of ['/', '/sessions', '/api/summary', '/static/app.css']) {
+        const r = await f.get(path);
+        assert.equal(r.status, 200, path);
+        assert.equal(r.headers.get('content-security-policy'), CSP);
+        assert.match(CSP, /script-src 'self';/);
+        assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+      }
+      const js = await f.get('/static/uPlot.iife.min.js');
+      assert.match(js.headers.get('content-type')!, /javascript/);
+      assert.ok(js.text.includes('uPlot'));
+    });
+
+    test('static files only from the allow-list: no path traversal', async () => {
+      for (const p of [
+        '/static/../../../../etc/passwd',
+        '/static/%2e%2e/%2e%2e/etc/passwd',
+        '/static/..%2f..%2fpackage.json',
+        '/static/index.ts',
+        '/static/',
+        '/..%5c..%5cetc/passwd',
+      ]) {
+        assert.equal(await raw(f.base, p), 404, p);
+      }
+    });
+
+    test('loopback: a foreign Host header (DNS rebinding) gets 403', async () => {
+      assert.equal(await raw(f.base, '/api/summary', { Host: 'attacker.example' }), 403);
+      assert.equal(await raw(f.base, '/api/summary', { Host: 'attacker.example:8339' }), 403);
+      assert.equal(await raw(f.base, '/api/summary', { Host: 'localhost:8339' }), 200);
+      assert.equal(await raw(f.base, '/api/summary', { Host: '[::1]:8339' }), 200);
+    });
+
+    test('/metrics serves the metrics component', async () => {
+      const r = await f.get('/metrics');
+      assert.equal(r.status, 200);
+      assert.equal(r.text, 'tidewatch_up 1\n');
+    });
+
+    test('live: server-sent events carry new sessions as JSON', async () => {
+      const ac = new AbortController();
+      const res = await fetch(`${f.base}/api/live`, { signal: ac.signal });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type')!, /text\/event-stream/);
+      const reader = res.body!.getReader();
+      let text = '';
+      const read = (async () => {
+        while (!text.includes('event: session')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += Buffer.from(value).toString();
+          if (text.includes('connected')) f.ctx.bus.emit(session({ src: '198.18.0.9', dport: 2222 }));
+        }
+      })();
+      await Promise.race([read, new Promise((r) => setTimeout(r, 5000))]);
+      ac.abort();
+      const line = text.split('\n').find((l) => l.startsWith('data: {'));
+      assert.ok(line, text);
+      const msg = JSON.parse(line.slice(6)) as Row;
+      assert.equal(msg.src, '198.18.0.9');
+      assert.equal(msg.preview, 'GET / HTTP/1.1..Host: x....');
+    });
   });
-});
 
 describe('live updates under load', () => {
   test('a client that stops reading loses messages (counted), the queue stays bounded, then it is told', async () => {

@@ -1,5 +1,7 @@
-// A real SQLite store (S1's openStore) in a temp data dir, fed real events through the bus, with the web
-// server in front of it on a free loopback port. Used by the web API tests and the web benchmark.
+// A real store fed real events through the bus, with the web server in front of it on a free loopback port:
+// the sensor's SQLite store in a temp data dir, or (backend 'clickhouse') the ClickHouse shipper writing into
+// a real ClickHouse server and the fleet store reading it back, as `tidewatch serve` does. Used by the web
+// API contract test (both backends), the browser tests and the web benchmark.
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/load.js';
 import { EventBus } from '../../src/core/bus.js';
@@ -7,7 +9,11 @@ import type { SensorContext } from '../../src/core/context.js';
 import type { AnyEvent, SessionEvent } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/log.js';
 import { Stats } from '../../src/core/stats.js';
-import { openStore, type StoreComponent } from '../../src/store/index.js';
+import { startClickHouseShipper } from '../../src/export/clickhouse/index.js';
+import { openClickHouseStore } from '../../src/store/clickhouse/index.js';
+import { openStore } from '../../src/store/index.js';
+import type { QueryStore } from '../../src/store/query.js';
+import type { ClickHouseServer } from '../helpers/clickhouse.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { tempDir } from '../helpers/sensor.js';
 
@@ -15,7 +21,9 @@ export const HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__p
 
 export interface WebFixture {
   ctx: SensorContext;
-  store: StoreComponent;
+  store: { readonly query: QueryStore; close(): Promise<void>; drained?(): Promise<void> };
+  /** Resolves once what was emitted so far is readable from the store. */
+  settled(): Promise<void>;
   web: WebServer;
   base: string;
   /** GET with the fixture's Host header; returns status, headers and body text. */
@@ -27,12 +35,23 @@ export interface WebFixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { token?: string; store?: boolean } = {}): Promise<WebFixture> {
+let databases = 0;
+
+export async function startFixture(
+  opts: { token?: string; store?: boolean; clickhouse?: ClickHouseServer; sensor?: string } = {},
+): Promise<WebFixture> {
   const dataDir = tempDir('tw-web-');
-  const cfg = loadConfig({ env: {}, flags: { 'data-dir': dataDir, geoip: 'off' } });
+  const ch = opts.clickhouse && {
+    clickhouse: opts.clickhouse.url(`web${process.pid}_${databases++}`),
+    'clickhouse-flush': '100ms',
+  };
+  const cfg = loadConfig({
+    env: {},
+    flags: { 'data-dir': dataDir, geoip: 'off', sensor: opts.sensor ?? 'test', ...ch },
+  });
   const bus = new EventBus();
   const ctx: SensorContext = { cfg, bus, log: createLogger('silent'), stats: new Stats() };
-  const store = (await openStore(ctx, { flushMs: 10 }))!;
+  const store = await storeFor(ctx);
   const web = createWebServer({
     host: '127.0.0.1',
     port: 0,
@@ -55,6 +74,7 @@ export async function startFixture(opts: { token?: string; store?: boolean } = {
     web,
     base,
     get,
+    settled: async () => store.drained?.(),
     async json<T>(path: string) {
       const r = await get(path);
       if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.text}`);
@@ -63,6 +83,21 @@ export async function startFixture(opts: { token?: string; store?: boolean } = {
     async close() {
       await web.close();
       await store.close();
+    },
+  };
+}
+
+/** SQLite as the sensor keeps it, or the ClickHouse shipper and the fleet store over the same server. */
+async function storeFor(ctx: SensorContext): Promise<WebFixture['store']> {
+  if (!ctx.cfg.clickhouse) return (await openStore(ctx, { flushMs: 10 }))!;
+  const fleet = await openClickHouseStore(ctx);
+  const shipper = await startClickHouseShipper(ctx);
+  return {
+    query: fleet.query,
+    drained: () => shipper.drained(),
+    async close() {
+      await shipper.close();
+      await fleet.close();
     },
   };
 }

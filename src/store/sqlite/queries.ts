@@ -6,11 +6,14 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
 import { CounterQueries } from './counter-queries.js';
+import { PROTO_TOTAL } from './schema.js';
 import type {
   DailyRow,
+  FleetSpike,
   Page,
   PortCount,
   QueryStore,
+  SensorRow,
   SeriesPoint,
   SessionQuery,
   SessionRow,
@@ -72,7 +75,15 @@ export class SqliteQueryStore implements QueryStore {
   private readonly cache = new Map<string, Statement>();
   private readonly counters = new CounterQueries((sql) => this.st(sql));
 
-  constructor(private readonly db: Database) {}
+  /** The one sensor whose data this store holds. */
+  readonly single: string;
+
+  constructor(
+    private readonly db: Database,
+    sensor = '',
+  ) {
+    this.single = sensor;
+  }
 
   /** Statements are prepared once per distinct SQL text (a bounded set: filters only toggle clauses). */
   private st(sql: string): Statement {
@@ -96,6 +107,7 @@ export class SqliteQueryStore implements QueryStore {
       attempts: attempts ?? r.attempts,
       ports: ports.n,
       tags: parse<Tag[]>(r.tags) ?? [],
+      sensors: 1,
     };
     const geo = geoOf(r.cc, r.asn, r.org);
     if (geo) row.geo = geo;
@@ -134,6 +146,7 @@ export class SqliteQueryStore implements QueryStore {
       r.from,
       r.to,
     ) as { ev: string }[];
+    const topSources = this.topSourcesSync(r, 10);
     return {
       totals: {
         sessions: t.s,
@@ -153,7 +166,9 @@ export class SqliteQueryStore implements QueryStore {
       },
       rates: { sessions_per_min: recent.s / 5, attempts_per_min: recent.n / 5 },
       top_ports: this.counters.topPorts({ ...r, limit: 10 }),
-      top_sources: this.topSourcesSync(r, 10),
+      top_sources: topSources,
+      // One sensor: every source was seen by it, so this is the top sources list.
+      top_sources_by_sensors: topSources,
       // Attempts plus sessions per country and ASN, over the UTC days the range touches.
       top_countries: this.st(
         `SELECT cc, sum(attempts + sessions) count FROM cc_day WHERE day >= ? AND day <= ?
@@ -343,6 +358,44 @@ export class SqliteQueryStore implements QueryStore {
       total,
     };
   };
+
+  /** This sensor as the only row: it is serving, so it is alive (ok, or quiet without traffic this hour). */
+  sensors = async (): Promise<SensorRow[]> => {
+    const now = Date.now();
+    const r = this.st(
+      `SELECT min(minute) f, max(minute) l, coalesce(sum(CASE WHEN minute >= ? THEN new_n + sess_n END), 0) h
+       FROM counters_min WHERE proto = ${PROTO_TOTAL} AND port = 0`,
+    ).get(Math.floor(now / MIN) - 60) as { f: number | null; l: number | null; h: number };
+    const t = this.counters.totals({ from: 0, to: now + MIN });
+    return [
+      {
+        sensor: this.single,
+        first_seen: r.f === null ? null : r.f * MIN,
+        last_seen: r.l === null ? null : r.l * MIN,
+        last_heartbeat: now,
+        events_last_hour: r.h,
+        sessions: t.s,
+        attempts: t.n,
+        state: r.h > 0 ? 'ok' : 'quiet',
+      },
+    ];
+  };
+
+  /** One sensor: each spike is its own group. */
+  fleetSpikes = async (q: TimeRange & { limit: number }): Promise<FleetSpike[]> =>
+    (await this.spikes({ ...q, offset: 0 })).rows.map((ev) => {
+      const t = Date.parse(ev.ts);
+      const step = ev.interval_s * 1000;
+      return {
+        proto: ev.proto,
+        dport: ev.dport,
+        interval_s: ev.interval_s,
+        t: step > 0 ? Math.floor(t / step) * step : t,
+        sensors: [ev.sensor],
+        count: ev.count,
+        score: ev.score,
+      };
+    });
 
   dailyRows = async (day: string): Promise<DailyRow[]> => {
     const ms = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : NaN;

@@ -166,6 +166,7 @@ describe('schema migrations', () => {
       sessions: 1,
       attempts: 16,
       ports: 1,
+      sensors: 1,
       tags: [],
       geo: { cc: 'US', asn: 15169, org: 'Google LLC' },
     });
