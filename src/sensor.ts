@@ -85,7 +85,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     // Annotators and policy first.
     const enricher = cfg.geoip === 'on' ? await startEnricher(ctx) : undefined;
     add(enricher);
-    add(await startTagger(ctx));
+    const tagger = await startTagger(ctx);
+    add(tagger);
     const blocker = cfg.block !== 'off' ? await startBlocker(ctx) : undefined;
     add(blocker);
     // Sinks.
@@ -100,8 +101,9 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     const metrics = await startMetrics(ctx);
     add(metrics);
     // Detectors, then sources, then the web server.
-    // The detector hands every scan episode to the block policy, also those the alert budget keeps back.
-    add(await startDetectors(ctx, { judge: blocker?.judge }));
+    // The detector hands every scan episode to the block policy, also those the alert budget keeps back,
+    // and reads the tagger's memory for the tags its scan events carry.
+    add(await startDetectors(ctx, { judge: blocker?.judge, tagsFor: tagger.tagsFor }));
     if (cfg.capture) add(await startCapture(ctx));
     if (cfg.listen !== 'off') add(await startListener(ctx));
     if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));

@@ -25,7 +25,7 @@ const SOURCES = Number(a.sources);
 const cfg = { ...loadConfig({ env: {} }), capture: 'bench', maxSources, sensor: 'bench' };
 const ctx: SensorContext = { cfg, bus: new EventBus(), log: createLogger('silent'), stats: new Stats() };
 const tagger = await startTagger(ctx);
-const detectors = await startDetectors(ctx);
+const detectors = await startDetectors(ctx, { tagsFor: tagger.tagsFor });
 gc();
 const before = process.memoryUsage().heapUsed;
 const t = Date.now();

@@ -112,7 +112,7 @@ async function child(): Promise<void> {
   let scans = 0;
   det.bus.on('scan', () => void scans++);
   const tagger = await startTagger(det);
-  const detectors = await startDetectors(det);
+  const detectors = await startDetectors(det, { tagsFor: tagger.tagsFor });
   const refRates: number[] = [];
   const detRates: number[] = [];
   let from = 0;

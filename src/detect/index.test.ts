@@ -27,7 +27,7 @@ test('wired as in sensor.ts: tagger, sink, detectors with a block policy; events
   const judge = (ev: ScanEvent): void => {
     if (ev.state === 'open') ev.action = 'dry-run';
   };
-  const det = await startDetectors(ctx, { sweepMs: 50, judge });
+  const det = await startDetectors(ctx, { sweepMs: 50, judge, tagsFor: tagger.tagsFor });
   const seen: ScanEvent[] = [];
   ctx.bus.on('scan', (ev) => seen.push(ev));
 

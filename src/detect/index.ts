@@ -3,32 +3,24 @@
 import type { SensorContext } from '../core/context.js';
 import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
-import type { ScanEvent } from '../core/events.js';
+import type { ScanEvent, Tag } from '../core/events.js';
 import { AlertBudget, budgetRates } from './alert-budget.js';
 import { RateLimiter } from './rate-limit.js';
 import { ScanDetector } from './scan-detector.js';
 import { SpikeDetector } from './spike.js';
 import { FingerprintMemory, MAX_TAGGED_SOURCES } from './tagger.js';
 
-// One fingerprint memory per sensor, shared by the tagger (which fills it) and the scan detector (which reads
-// it when it reports a scan). Keyed by the context so two sensors in one process (tests) stay apart.
-const memories = new WeakMap<SensorContext, FingerprintMemory>();
-export function fingerprintMemory(ctx: SensorContext): FingerprintMemory {
-  let m = memories.get(ctx);
-  if (!m)
-    memories.set(
-      ctx,
-      (m = new FingerprintMemory(ctx.stats, Math.min(ctx.cfg.maxSources, MAX_TAGGED_SOURCES))),
-    );
-  return m;
+export interface TaggerComponent extends Component {
+  /** The tags remembered for a source (sensor.ts hands it to the scan detector for its scan events). */
+  readonly tagsFor: (src: string) => Tag[] | undefined;
 }
 
 /**
  * Registered before the sinks: annotates session events with fingerprint tags (from the SYN headers that
  * capture saw for the same source) before they are written.
  */
-export async function startTagger(ctx: SensorContext): Promise<Component> {
-  const memory = fingerprintMemory(ctx);
+export async function startTagger(ctx: SensorContext): Promise<TaggerComponent> {
+  const memory = new FingerprintMemory(ctx.stats, Math.min(ctx.cfg.maxSources, MAX_TAGGED_SOURCES));
   const offProbe = ctx.bus.on('probe', (p) => {
     if (p.via === 'capture' && p.proto === 'tcp') memory.observe(p);
   });
@@ -37,7 +29,11 @@ export async function startTagger(ctx: SensorContext): Promise<Component> {
     offProbe();
     offSession();
   };
-  return component('tagger', async () => stop(), stop);
+  const tagsFor = (src: string): Tag[] | undefined => memory.forSource(src);
+  return Object.assign(
+    component('tagger', async () => stop(), stop),
+    { tagsFor },
+  );
 }
 
 export interface DetectorOptions {
@@ -47,6 +43,8 @@ export interface DetectorOptions {
   sweepMs?: number;
   /** The block policy (firewall/): judges every scan episode's events, reported or kept back by the budget. */
   judge?: (ev: ScanEvent, reported: boolean) => void;
+  /** The tagger's memory (detect/tagger.ts): the tags a scan event of this source carries. */
+  tagsFor?: (src: string) => Tag[] | undefined;
 }
 
 export async function startDetectors(ctx: SensorContext, opts: DetectorOptions = {}): Promise<Component> {
@@ -55,7 +53,6 @@ export async function startDetectors(ctx: SensorContext, opts: DetectorOptions =
   // Spikes share the global alert bucket with scans; scans also have per-source and per-prefix budgets.
   const limiter = new RateLimiter(cfg.maxAlertsPerMinute, now());
   const budget = new AlertBudget(budgetRates(cfg.maxAlertsPerMinute), now(), limiter);
-  const memory = fingerprintMemory(ctx);
   const via = countedVia(cfg);
   const scans = new ScanDetector({
     cfg,
@@ -65,7 +62,7 @@ export async function startDetectors(ctx: SensorContext, opts: DetectorOptions =
     budget,
     judge: opts.judge,
     emit: (ev) => bus.emit(ev),
-    tagsFor: (src) => memory.forSource(src),
+    tagsFor: opts.tagsFor,
   });
   const spikes = new SpikeDetector({
     sensor: cfg.sensor,
