@@ -37,7 +37,7 @@ test('overflow drops the newest lines, counts them, and keeps the bound', async 
   await s.close();
 });
 
-test('a new run resumes after what was sent and ends a torn last line', async () => {
+test('a new run resumes after what was sent and cuts a torn last line back', async () => {
   const d = dir();
   const a = new DiskSpool(d, 'x', 1 << 20);
   await a.open();
@@ -48,8 +48,49 @@ test('a new run resumes after what was sent and ends a torn last line', async ()
   appendFileSync(join(d, 'x.spool'), '{"torn'); // a crash mid-append
   const b = new DiskSpool(d, 'x', 1 << 20);
   await b.open();
+  assert.equal(b.tornBytes, '{"torn'.length);
   await b.append(['four']);
-  assert.equal((await b.read(1000))!.toString(), 'two\nthree\n{"torn\nfour\n');
+  assert.equal((await b.read(1000))!.toString(), 'two\nthree\nfour\n');
   await b.close();
   assert.match(readFileSync(join(d, 'x.offset'), 'utf8'), /^\d+$/);
+});
+
+test('the file stays under maxBytes while the collector stays a little behind, in order and without loss', async () => {
+  const d = dir();
+  const max = 4096;
+  let dropped = 0;
+  const s = new DiskSpool(d, 'x', max, (n) => (dropped += n));
+  await s.open();
+  let next = 0;
+  let expect = 0;
+  let largest = 0;
+  for (let round = 0; round < 2000; round++) {
+    await s.append([`line-${next++}`, `line-${next++}`]);
+    largest = Math.max(largest, statSync(join(d, 'x.spool')).size);
+    // The collector stays 100 lines behind: it takes two lines a round once 100 wait.
+    if (next - expect < 100) continue;
+    const chunk = await s.read(1000);
+    const got = chunk!.toString().split('\n').slice(0, 2);
+    for (const l of got) assert.equal(l, `line-${expect++}`);
+    await s.commit(Buffer.byteLength(got.join('\n') + '\n'));
+  }
+  assert.ok(largest <= max, `spool file reached ${largest} bytes`);
+  assert.ok(s.compactions > 0);
+  assert.equal(dropped, 0, 'nothing is lost while what waits fits');
+  await s.close();
+});
+
+test('compaction survives a restart: the offset and the file agree', async () => {
+  const d = dir();
+  const a = new DiskSpool(d, 'x', 64);
+  await a.open();
+  await a.append(['aaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbb', 'ccccccccccccccc']); // 48 bytes
+  await a.commit((await a.read(32))!.length); // a and b sent
+  await a.append(['ddddddddddddddd', 'eeeeeeeeeeeeeee']); // 80 > 64: compacted first
+  assert.equal(a.compactions, 1);
+  await a.close();
+  const b = new DiskSpool(d, 'x', 64);
+  await b.open();
+  assert.equal((await b.read(1000))!.toString(), 'ccccccccccccccc\nddddddddddddddd\neeeeeeeeeeeeeee\n');
+  await b.close();
 });

@@ -1,10 +1,16 @@
 // A bounded, ordered, on-disk queue of text lines for a sender whose receiver may be down. Lines are
 // appended to one file; the sender reads from the committed offset and commits what it sent. When all is
-// sent the file is truncated. Unsent bytes never exceed maxBytes: lines that would are dropped (the newest,
-// so what waits keeps its order) and counted. The offset is kept in a side file so a restart resumes.
+// sent the file is truncated. The file itself never exceeds maxBytes: when an append would pass it, the
+// sent head is compacted away (the unsent tail copied to a new file renamed over the old one) once it is at
+// least a quarter of maxBytes; otherwise (or if still too full) the new lines are dropped (the newest, so
+// what waits keeps its order) and counted. Compaction copies at most maxBytes per quarter of maxBytes sent,
+// so a collector a little behind costs linear work. The offset is kept in a side file so a restart resumes;
+// a torn last line (crash mid-append) is cut back at open. Delivery is at least once: a crash in the middle
+// of a compaction resends what was sent before it.
 // Every file operation is async and serialized on one promise chain: the event loop never waits on disk.
 import { mkdir, open, readFile, writeFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cutTornLine } from '../core/torn-line.js';
 
 export class DiskSpool {
   private fh: FileHandle | undefined;
@@ -17,6 +23,10 @@ export class DiskSpool {
   private readonly offsetFile: string;
   /** Lines dropped because the spool was full. */
   overflowLines = 0;
+  /** Bytes of a torn last line cut back at open. */
+  tornBytes = 0;
+  /** Compactions done (sent head removed from the file). */
+  compactions = 0;
   /** Last disk error, if any (the caller logs it rate-limited). */
   lastError: Error | undefined;
 
@@ -42,20 +52,20 @@ export class DiskSpool {
       off = 0;
     }
     this.sent = Number.isSafeInteger(off) && off >= 0 && off <= this.size ? off : 0;
-    // A torn last line (crash mid-append) would glue onto the next one: end it.
-    if (this.size > 0) {
-      const last = Buffer.alloc(1);
-      await this.fh.read(last, 0, 1, this.size - 1);
-      if (last[0] !== 0x0a) {
-        await this.fh.appendFile('\n');
-        this.size++;
-      }
-    }
+    // A torn last line (crash mid-append) is half a record: cut it back.
+    this.tornBytes = await cutTornLine(this.fh, this.size);
+    this.size -= this.tornBytes;
+    if (this.sent > this.size) this.sent = this.size;
   }
 
   /** Bytes waiting to be sent. */
   pending(): number {
     return this.size - this.sent;
+  }
+
+  /** Bytes the spool file holds on disk (sent head included until it is compacted away). */
+  fileBytes(): number {
+    return this.size;
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
@@ -70,7 +80,9 @@ export class DiskSpool {
   append(lines: string[]): Promise<void> {
     return this.run(async () => {
       if (!this.fh) return;
-      let room = this.maxBytes - this.pending();
+      const incoming = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+      if (this.size + incoming > this.maxBytes && this.sent >= this.maxBytes / 4) await this.compact();
+      let room = this.maxBytes - this.size;
       const parts: string[] = [];
       let dropped = 0;
       for (const l of lines) {
@@ -124,6 +136,44 @@ export class DiskSpool {
       }
       await this.saveOffset();
     });
+  }
+
+  /** Drops everything unsent (the disk quota's last resort); returns the bytes dropped. */
+  discard(): Promise<number> {
+    return this.run(async () => {
+      if (!this.fh) return 0;
+      const n = this.size;
+      await this.fh.truncate(0);
+      this.size = this.sent = 0;
+      await this.saveOffset();
+      return n;
+    });
+  }
+
+  /** Removes the sent head: the unsent tail goes to a new file that replaces the spool. */
+  private async compact(): Promise<void> {
+    const tmp = this.file + '.tmp';
+    const out = await open(tmp, 'w', 0o600);
+    try {
+      const buf = Buffer.alloc(Math.min(1 << 20, Math.max(1, this.size - this.sent)));
+      for (let pos = this.sent; pos < this.size;) {
+        const { bytesRead } = await this.fh!.read(buf, 0, Math.min(buf.length, this.size - pos), pos);
+        if (bytesRead === 0) break;
+        await out.write(buf, 0, bytesRead);
+        pos += bytesRead;
+      }
+    } finally {
+      await out.close();
+    }
+    // Offset 0 first: a crash before the rename resends the sent head (at least once), never skips lines.
+    const left = this.size - this.sent;
+    this.sent = 0;
+    await this.saveOffset();
+    await rename(tmp, this.file);
+    await this.fh!.close();
+    this.fh = await open(this.file, 'a+', 0o600);
+    this.size = left;
+    this.compactions++;
   }
 
   private async saveOffset(): Promise<void> {

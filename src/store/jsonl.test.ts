@@ -103,3 +103,22 @@ test('the queue is bounded: beyond maxPendingBytes records are counted, not kept
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a torn last line left by a killed process is cut back at open and counted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-jsonl-'));
+  try {
+    const ctx = ctxFor(dir);
+    const file = join(dir, 'torn.jsonl');
+    writeFileSync(file, '{"i":1}\n{"i":2}\n{"i":3, "cut in the mid');
+    const w = new JsonlWriter(ctx, { pattern: 'torn.jsonl', name: 't' });
+    w.write({ i: 4 });
+    await w.close();
+    assert.deepEqual(
+      lines(file).map((l) => l.i),
+      [1, 2, 4],
+    );
+    assert.equal(ctx.stats.get('t_torn_lines_total'), 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,11 +3,14 @@
 // Records are queued and written in batches with async fs calls, so a busy sensor never blocks its event
 // loop on the disk. A full or unwritable disk never stops the sensor: the records that could not be written
 // are counted (<name>_not_written_total), a clear error is logged at most once a minute, and writing resumes
-// by itself once the disk takes data again. A batch that failed half-way is cut back so no partial line stays.
+// by itself once the disk takes data again. A batch that failed half-way is cut back so no partial line stays,
+// and a torn last line left by a killed process is cut back when the file is opened again (counted in
+// <name>_torn_lines_total).
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SensorContext } from '../core/context.js';
 import { RateLimitedLog } from '../core/log.js';
+import { cutTornLine } from '../core/torn-line.js';
 import { strftime } from './strftime.js';
 
 export interface JsonlOptions {
@@ -146,9 +149,15 @@ export class JsonlWriter {
         await this.closeHandle();
         this.reopenWanted = false;
         await mkdir(dirname(g.path), { recursive: true });
-        this.fh = await open(g.path, 'a');
+        this.fh = await open(g.path, 'a+');
         this.fhPath = g.path;
         this.size = (await this.fh.stat()).size;
+        const torn = await cutTornLine(this.fh, this.size);
+        if (torn > 0) {
+          this.size -= torn;
+          this.ctx.stats.inc(`${this.opts.name}_torn_lines_total`);
+          this.ctx.log.warn({ file: g.path, bytes: torn }, 'torn last line cut back');
+        }
       }
       const buf = Buffer.from((this.needNewline ? '\n' : '') + g.lines.join(''));
       for (let off = 0; off < buf.length;) {

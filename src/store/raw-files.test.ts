@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { rawFileName, safeAddress } from './raw-files.js';
+import { EventBus } from '../core/bus.js';
+import { createLogger } from '../core/log.js';
+import { sessionEvent } from '../core/session-event.js';
+import { Stats } from '../core/stats.js';
+import type { Config } from '../config/schema.js';
+import { ENTRY_OVERHEAD_BYTES, rawFileName, safeAddress, startRawFiles } from './raw-files.js';
 
 const SAFE = /^raw\/\d{8}\/(tcp|tls|udp)_[0-9a-f.-]+_\d{1,5}__[0-9a-f.-]+_\d{1,5}\.log$/;
 const started = '2026-11-21T10:00:00.000Z';
@@ -74,4 +82,30 @@ test('property: any input gives a safe name or none', () => {
   fc.assert(
     fc.property(fc.string(), (s) => safeAddress(s) === undefined || /^[0-9a-f.-]+$/.test(safeAddress(s)!)),
   );
+});
+
+test('the write queue counts each entry with its overhead: a flood of 1-byte payloads is bounded too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-raw-'));
+  try {
+    const stats = new Stats();
+    const bus = new EventBus();
+    const ctx = { cfg: { dataDir: dir } as Config, bus, log: createLogger('fatal'), stats };
+    const raw = await startRawFiles(ctx);
+    const now = Date.now();
+    const ev = sessionEvent('t', {
+      ...{ proto: 'tcp', src: '198.18.0.2', sport: 40000, dst: '198.18.0.1', dport: 23 },
+      ...{ started: now, ended: now, bytes: 1, truncated: false, close: 'fin' },
+      payloads: [{ time: now, data: Buffer.from('x') }],
+    });
+    // Emitted in one synchronous burst: nothing drains in between, so the queue alone decides.
+    const flood = 100_000;
+    for (let i = 0; i < flood; i++) bus.emit(ev);
+    const queued = flood - stats.get('raw_not_written_total');
+    assert.ok(queued * (1 + ENTRY_OVERHEAD_BYTES) <= 16 * 1024 * 1024, `${queued} entries queued`);
+    assert.ok(stats.get('raw_not_written_total') > 0);
+    await raw.close();
+    assert.equal(stats.get('raw_written_total'), queued);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

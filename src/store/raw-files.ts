@@ -12,6 +12,11 @@ import { RateLimitedLog } from '../core/log.js';
 
 /** Queue cap while the disk is slow: beyond it raw files are counted in raw_not_written_total. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/**
+ * What one queued entry costs beside its payload (object, Buffer header, path string): a flood of tiny
+ * payloads is bounded by the same cap as a flood of big ones.
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
 const PROTOS = new Set(['tcp', 'tls', 'udp']);
 
 /** File-name form of an address, or undefined when it is not an IP address. */
@@ -43,27 +48,32 @@ export function rawFileName(
   return join('raw', day, `${ev.proto}_${src}_${sport}__${dst}_${dport}.log`);
 }
 
+function countFailed(ctx: SensorContext, rlog: RateLimitedLog, n: number, why: string, err?: unknown): void {
+  ctx.stats.inc('raw_not_written_total', n);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  rlog.error(
+    `raw:${code ?? why}`,
+    { code },
+    `raw files not written (${why}${code ? `: ${code}` : ''}); counted in raw_not_written_total`,
+  );
+}
+
+/** Queue bytes one entry holds: payload, path and the fixed overhead. */
+export const entryBytes = (path: string, data: Buffer): number =>
+  data.length + 2 * path.length + ENTRY_OVERHEAD_BYTES;
+
 export async function startRawFiles(ctx: SensorContext): Promise<Component> {
   const rlog = new RateLimitedLog(ctx.log);
   const dirs = new Set<string>();
   const queue: { path: string; data: Buffer }[] = [];
   let pending = 0;
   let running: Promise<void> | undefined;
-
-  const fail = (n: number, why: string, err?: unknown) => {
-    ctx.stats.inc('raw_not_written_total', n);
-    const code = (err as NodeJS.ErrnoException | undefined)?.code;
-    rlog.error(
-      `raw:${code ?? why}`,
-      { code },
-      `raw files not written (${why}${code ? `: ${code}` : ''}); counted in raw_not_written_total`,
-    );
-  };
+  const fail = (n: number, why: string, err?: unknown): void => countFailed(ctx, rlog, n, why, err);
 
   const drain = async () => {
     while (queue.length) {
       const { path, data } = queue.shift()!;
-      pending -= data.length;
+      pending -= entryBytes(path, data);
       const full = join(ctx.cfg.dataDir, path);
       try {
         const dir = join(full, '..');
@@ -93,9 +103,10 @@ export async function startRawFiles(ctx: SensorContext): Promise<Component> {
     const path = rawFileName(ev);
     if (!path) return fail(1, 'session without a valid address or port');
     const data = Buffer.concat(ev.payloads.map((p) => Buffer.from(p.data, 'base64')));
-    if (pending + data.length > MAX_PENDING_BYTES) return fail(1, 'write queue full');
+    const cost = entryBytes(path, data);
+    if (pending + cost > MAX_PENDING_BYTES) return fail(1, 'write queue full');
     queue.push({ path, data });
-    pending += data.length;
+    pending += cost;
     kick();
   });
 
