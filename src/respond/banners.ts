@@ -33,7 +33,7 @@ const BANNERS: Record<PersonaName, readonly string[]> = {
   ftp: [
     '220 (vsFTPd 3.0.3)',
     '220 ProFTPD 1.3.8 Server ({host}) [{host}]',
-    '220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------',
+    '220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\r\n220-You are user number 1 of 50 allowed.\r\n220 This is a private system - No anonymous login',
     '220 Microsoft FTP Service',
   ],
   smtp: [
