@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -56,6 +57,9 @@ constexpr size_t kScratch = 65536;  // one read; the kept part is copied out
 // Payload entries per session: one per read, as tcppc-go records them, but a client trickling one byte per
 // read must not make thousands of entries; later reads are appended to the last one.
 constexpr size_t kMaxChunks = 128;
+// One batch (one JS call, one Buffer) stops growing past this many bytes: a sweep that times out 100,000
+// sessions, or stop(), hands them over in several calls instead of one buffer of gigabytes.
+constexpr size_t kMaxBatch = 1 << 20;
 constexpr double kBackoffMin = 100, kBackoffMax = 5000;
 
 double NowMs() {
@@ -285,6 +289,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     set("pausedListeners", static_cast<double>(
                                std::count_if(listeners_.begin(), listeners_.end(), [](Listener* l) { return l->paused; })));
     set("wakeups", static_cast<double>(wakeups_));
+    set("undelivered", static_cast<double>(undelivered_));
     return o;
   }
 
@@ -294,7 +299,10 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     if (!running_) return info.Env().Undefined();
     running_ = false;  // no accept or read runs before Teardown: the listeners can close there
     double now = NowMs();
-    while (open_.head) End(open_.head, kShutdown, now);
+    while (open_.head) {
+      End(open_.head, kShutdown, now);
+      if (out_.size() >= kMaxBatch) Flush();
+    }
     Flush();
     Teardown();
     Unref();
@@ -572,7 +580,14 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     double now = NowMs();
     for (Conn* c = open_.head; c;) {
       Conn* next = c->next;
-      if (now - c->last >= idle_ms_ || now - c->started >= max_session_ms_) End(c, kTimeout, now);
+      if (now - c->last >= idle_ms_ || now - c->started >= max_session_ms_) {
+        End(c, kTimeout, now);
+        // JS runs in Flush and may call stop(), which frees every connection: `next` is then gone.
+        if (out_.size() >= kMaxBatch) {
+          Flush();
+          if (!running_) return;
+        }
+      }
       c = next;
     }
     for (Conn* c = closing_.head; c;) {
@@ -613,6 +628,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     memcpy(r + 32, &c->bytes, 8);
     int32_t fd32 = fd;
     memcpy(r + 40, &fd32, 4);
+    if (fd >= 0) out_fds_.push_back({off, fd});
     memcpy(r + 44, &c->kept, 4);
     memcpy(r + 48, c->src, 16);
     memcpy(r + 64, c->dst, 16);
@@ -625,13 +641,24 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     if (data) memcpy(t, bytes, data);
   }
 
+  // Hands the batch to JS. The callback returns how many bytes of it it decoded and took: a descriptor in a
+  // record past that (a batch that failed to decode, or a callback that threw) is still the engine's, and
+  // is closed here rather than leaked.
   void Flush() {
     if (out_.empty()) return;
     Napi::HandleScope scope(env_);
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env_, out_.data(), out_.size());
     out_.clear();
     if (out_.capacity() > (4u << 20)) out_.shrink_to_fit();  // a burst's buffer is not kept for ever
-    callback_.MakeCallback(env_.Global(), {buf});
+    std::vector<std::pair<size_t, int>> fds;
+    fds.swap(out_fds_);
+    Napi::Value taken = callback_.MakeCallback(env_.Global(), {buf});
+    double upto = !taken.IsEmpty() && taken.IsNumber() ? taken.As<Napi::Number>().DoubleValue() : 0;
+    for (const auto& [off, fd] : fds)
+      if (!(static_cast<double>(off) < upto)) {
+        CloseReset(fd);
+        undelivered_++;
+      }
   }
 
   uint32_t bufsize_ = 8192, capacity_ = 10000, external_ = 0;
@@ -646,8 +673,9 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   List open_, closing_;
   std::vector<uint8_t> scratch_, out_, banner_ports_;
   std::vector<std::vector<uint8_t>> prefixes_;
+  std::vector<std::pair<size_t, int>> out_fds_;  // (record offset, descriptor) of the batch being built
   uint64_t accepted_ = 0, shed_ = 0, emfile_ = 0, reset_before_accept_ = 0, accept_errors_ = 0, no_origdst_ = 0,
-           wakeups_ = 0;
+           wakeups_ = 0, undelivered_ = 0;
 };
 
 // tcpListen(address, scope, port, backlog, v6only) -> fd: a non-blocking listening TCP socket for ports
@@ -687,6 +715,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scopeId", Napi::Function::New(env, ScopeId));
   exports.Set("boundPort", Napi::Function::New(env, BoundPort));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
+  exports.Set("MAX_BATCH", Napi::Number::New(env, kMaxBatch));
   exports.Set("RECORD_KIND", tw::EnumObject<int>(env, {{"accept", kAccept}, {"shed", kShed}, {"end", kEnd}, {"handoff", kHandoff}}));
   exports.Set("CLOSE_REASON", tw::EnumObject<int>(env, {{"fin", kFin}, {"rst", kRst}, {"timeout", kTimeout}, {"cap", kCap},
                                                    {"error", kError}, {"shutdown", kShutdown}}));

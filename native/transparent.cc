@@ -236,13 +236,15 @@ class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
       memcpy(rec + 16, &a->sin6_addr, 16);
     }
     for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-      if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+      // A control message shorter than the address it claims to carry is skipped, never read past its end.
+      if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR && c->cmsg_len >= CMSG_LEN(sizeof(sockaddr_in))) {
         sockaddr_in a;
         memcpy(&a, CMSG_DATA(c), sizeof a);
         memcpy(rec + 10, &a.sin_port, 2);
         memcpy(rec + 32, &a.sin_addr, 4);
         flags = 0;
-      } else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
+      } else if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR &&
+                 c->cmsg_len >= CMSG_LEN(sizeof(sockaddr_in6))) {
         sockaddr_in6 a;
         memcpy(&a, CMSG_DATA(c), sizeof a);
         memcpy(rec + 10, &a.sin6_port, 2);

@@ -34,6 +34,7 @@ const MIRRORED: [keyof EngineCounters, string][] = [
   ['resetBeforeAccept', 'listener_reset_before_accept_total'],
   ['acceptErrors', 'listener_accept_errors_total'],
   ['noOrigDst', 'tproxy_tcp_no_origdst_total'],
+  ['undelivered', 'listener_undelivered_fds_total'],
 ];
 
 export class Sessions implements SessionHandler, SessionOwner {

@@ -8,7 +8,17 @@ import { connect, Socket } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { TidewatchError } from '../core/errors.js';
-import { boundPort, decodeRecords, startTcpEngine, tcpListen, type EngineRecord } from './tcp-engine.js';
+import {
+  addon,
+  boundPort,
+  decodeRecords,
+  deliverBatch,
+  MAX_BATCH,
+  portBitmap,
+  startTcpEngine,
+  tcpListen,
+  type EngineRecord,
+} from './tcp-engine.js';
 
 const OPTS = {
   bufsize: 64,
@@ -284,3 +294,86 @@ function spawnCloseFd(fd: number): void {
   s.on('error', () => {});
   s.destroy();
 }
+
+/** A native engine whose batches pass through `seen` before deliverBatch (which the wrapper uses too). */
+function rawEngine(opts: typeof OPTS, seen: (batch: Buffer) => void, onRecord: (r: EngineRecord) => void) {
+  const errors: unknown[] = [];
+  const { bufsize, idleMs, maxSessionMs, capacity, fin, finGraceMs, handoffTls, keepForTarpit } = opts;
+  const native = new (addon().TcpEngine)(
+    ...([bufsize, idleMs, maxSessionMs, capacity, fin, finGraceMs, handoffTls, keepForTarpit] as const),
+    (batch) => {
+      seen(batch);
+      return deliverBatch(batch, onRecord, (err) => errors.push(err));
+    },
+  );
+  return { native, errors };
+}
+
+test('a sweep that times out many sessions hands them over in batches of at most MAX_BATCH', async () => {
+  assert.equal(addon().MAX_BATCH, MAX_BATCH);
+  const fd = tcpListen('127.0.0.1', 0, 128);
+  const port = boundPort(fd);
+  const sizes: number[] = [];
+  const ends: EngineRecord[] = [];
+  const opts = { ...OPTS, bufsize: 65536, idleMs: 2000, capacity: 200 };
+  const { native } = rawEngine(
+    opts,
+    (b) => sizes.push(b.length),
+    (r) => void (r.kind === 'end' && ends.push(r)),
+  );
+  // 64 sessions holding 40 KB each time out together: 2.6 MB that one sweep used to hand over at once.
+  const clients: Socket[] = [];
+  try {
+    native.listen(fd);
+    for (let i = 0; i < 64; i++) {
+      const s = connect(port, '127.0.0.1', () => s.write(Buffer.alloc(40_000, 0x41)));
+      s.on('error', () => {});
+      clients.push(s);
+    }
+    await until(() => (ends.length === 64 ? true : undefined), 10_000);
+    assert.ok(ends.every((e) => e.close === 'timeout' && e.bytes === 40_000));
+    const oneRecord = 80 + 16 + 40_000 + 8;
+    assert.ok(Math.max(...sizes) <= MAX_BATCH + oneRecord, `largest batch ${Math.max(...sizes)} bytes`);
+    assert.ok(sizes.filter((n) => n > MAX_BATCH / 2).length >= 2, `batches ${sizes.join(',')}`);
+  } finally {
+    native.stop();
+    for (const s of clients) s.destroy();
+  }
+});
+
+test('descriptors handed over in a batch that fails to decode are closed by the engine, not leaked', async () => {
+  const fd = tcpListen('127.0.0.1', 0, 64);
+  const port = boundPort(fd);
+  const records: EngineRecord[] = [];
+  const before = readdirSync('/proc/self/fd').length;
+  // Every batch is corrupted at its first record: JS takes nothing of it.
+  const { native, errors } = rawEngine(
+    OPTS,
+    (b) => void (b[0] = 0xee),
+    (r) => records.push(r),
+  );
+  native.setBannerPorts(portBitmap([port]));
+  const closed: Promise<unknown>[] = [];
+  try {
+    native.listen(fd);
+    for (let i = 0; i < 8; i++) {
+      const s = connect(port, '127.0.0.1');
+      closed.push(
+        new Promise((res) => {
+          s.on('error', (e: NodeJS.ErrnoException) => res(e.code));
+          s.on('close', () => res('close'));
+        }),
+      );
+    }
+    // Each client sees its connection end (RST): nobody holds its descriptor any more.
+    const how = await Promise.race([Promise.all(closed), sleep(5000).then(() => 'timed out')]);
+    assert.deepEqual(how, Array(8).fill('ECONNRESET'));
+    assert.equal(records.length, 0);
+    assert.ok(errors.length >= 1 && errors.every((e) => e instanceof TidewatchError));
+    assert.equal(native.counters().undelivered, 8);
+  } finally {
+    native.stop();
+  }
+  // The listener closed with the engine, and no handed-over descriptor is left open in this process.
+  assert.ok(readdirSync('/proc/self/fd').length <= before, 'descriptors leaked');
+});

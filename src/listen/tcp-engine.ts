@@ -57,6 +57,8 @@ export interface EngineCounters {
   closing: number;
   pausedListeners: number;
   wakeups: number;
+  /** Descriptors handed over in a batch JS did not take (failed to decode): the engine closed them. */
+  undelivered: number;
 }
 
 /** One record of a batch. `chunks` are views into the batch buffer: copy what is kept past the call. */
@@ -68,7 +70,7 @@ export interface EngineRecord extends Omit<SessionRecord, 'proto' | 'payloads'> 
   chunks: { time: number; data: Buffer }[];
 }
 
-interface NativeEngine {
+export interface NativeEngine {
   listen(fd: number): number;
   unlisten(id: number): void;
   setCapacity(n: number): void;
@@ -79,7 +81,7 @@ interface NativeEngine {
   stop(): void;
 }
 
-interface NativeAddon {
+export interface NativeAddon {
   TcpEngine: new (
     bufsize: number,
     idleMs: number,
@@ -89,21 +91,24 @@ interface NativeAddon {
     finGraceMs: number,
     handoffTls: boolean,
     keepForTarpit: boolean,
-    cb: (batch: Buffer) => void,
+    cb: (batch: Buffer) => number,
   ) => NativeEngine;
   tcpListen(address: string, scope: number, port: number, backlog: number, v6only: boolean): number;
   scopeId(name: string): number;
   boundPort(fd: number): number;
   RECORD_HEADER: number;
+  MAX_BATCH: number;
   RECORD_KIND: typeof RecordKind;
   CLOSE_REASON: typeof CloseCode;
   RECORD_FLAG: typeof RecordFlag;
 }
 
-function addon(): NativeAddon {
+/** The addon itself; only tests use it directly (to see batches as the engine hands them over). */
+export function addon(): NativeAddon {
+  // MAX_BATCH marks a build whose callback contract (bytes taken) this wrapper speaks.
   return loadAddon<NativeAddon>('tidewatch_tcp', 'TCP engine', 'needs g++ and make', [
-    'RECORD_HEADER',
-    RECORD_HEADER,
+    'MAX_BATCH',
+    MAX_BATCH,
   ]);
 }
 
@@ -122,8 +127,11 @@ const isCount = (n: number, max = U32 - 1) => Number.isInteger(n) && n >= 0 && n
 const corrupt = (off: number) =>
   new TidewatchError('TW_ERR_ADDON', `TCP engine batch corrupt at byte ${off}`);
 
-/** Decodes every record of a batch, in order. */
-export function decodeRecords(buf: Buffer, fn: (r: EngineRecord) => void): void {
+/** Bytes of one batch at most (plus the record that crossed the line): the engine splits larger ones. */
+export const MAX_BATCH = 1 << 20;
+
+/** Decodes every record of a batch, in order; `end` is the offset just past the record. */
+export function decodeRecords(buf: Buffer, fn: (r: EngineRecord, end: number) => void): void {
   for (let off = 0; off + RECORD_HEADER <= buf.length;) {
     const len = buf.readUInt32LE(off + 8);
     const kind = KINDS[buf[off]!];
@@ -141,21 +149,24 @@ export function decodeRecords(buf: Buffer, fn: (r: EngineRecord) => void): void 
       chunks.push({ time: buf.readDoubleLE(e), data: buf.subarray(data, data + l) });
       data += l;
     }
-    fn({
-      kind,
-      family,
-      src: formatAddress(family, buf, off + 48),
-      sport: buf.readUInt16LE(off + 4),
-      dst: formatAddress(family, buf, off + 64),
-      dport: buf.readUInt16LE(off + 6),
-      started: buf.readDoubleLE(off + 16),
-      ended: buf.readDoubleLE(off + 24),
-      bytes: buf.readDoubleLE(off + 32),
-      truncated: (buf[off + 3]! & RecordFlag.truncated) !== 0,
-      close: REASONS[buf[off + 2]!] ?? 'error',
-      fd: buf.readInt32LE(off + 40),
-      chunks,
-    });
+    fn(
+      {
+        kind,
+        family,
+        src: formatAddress(family, buf, off + 48),
+        sport: buf.readUInt16LE(off + 4),
+        dst: formatAddress(family, buf, off + 64),
+        dport: buf.readUInt16LE(off + 6),
+        started: buf.readDoubleLE(off + 16),
+        ended: buf.readDoubleLE(off + 24),
+        bytes: buf.readDoubleLE(off + 32),
+        truncated: (buf[off + 3]! & RecordFlag.truncated) !== 0,
+        close: REASONS[buf[off + 2]!] ?? 'error',
+        fd: buf.readInt32LE(off + 40),
+        chunks,
+      },
+      end,
+    );
     off += len;
   }
 }
@@ -195,21 +206,7 @@ export function startTcpEngine(
     finGraceMs,
     opts.handoffTls,
     opts.keepForTarpit,
-    (batch) => {
-      // Per record, so one failing record does not lose the rest of its batch; the outer catch is for
-      // a corrupt batch.
-      try {
-        decodeRecords(batch, (r) => {
-          try {
-            onRecord(r);
-          } catch (err) {
-            onError(err);
-          }
-        });
-      } catch (err) {
-        onError(err);
-      }
-    },
+    (batch) => deliverBatch(batch, onRecord, onError),
   );
   if (opts.handoffPrefixes?.length) native.setPrefixes(prefixTable(opts.handoffPrefixes));
   if (opts.bannerPorts?.length) native.setBannerPorts(portBitmap(opts.bannerPorts));
@@ -229,6 +226,33 @@ export function startTcpEngine(
     counters: () => native.counters(),
     stop: () => native.stop(),
   };
+}
+
+/**
+ * Hands a batch's records to `onRecord` and returns how many bytes of it JS took: the engine closes the
+ * descriptors of records past that, so a batch that fails to decode leaks none. Errors go to `onError`, per
+ * record so one failing record does not lose the rest of its batch; they must not escape into the native
+ * callback, where they would end the process.
+ */
+export function deliverBatch(
+  batch: Buffer,
+  onRecord: (r: EngineRecord) => void,
+  onError: (err: unknown) => void,
+): number {
+  let taken = 0;
+  try {
+    decodeRecords(batch, (r, end) => {
+      taken = end; // delivered: its descriptor is JS's now, whatever onRecord does with it
+      try {
+        onRecord(r);
+      } catch (err) {
+        onError(err);
+      }
+    });
+  } catch (err) {
+    onError(err);
+  }
+  return taken;
 }
 
 /** The prefixes as the engine reads them: { u8 length, bytes } entries. */
