@@ -95,6 +95,7 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     add(await startSessionsSink(ctx));
     add(await startEventsSink(ctx));
     if (cfg.rawFiles) add(await startRawFiles(ctx));
+    // The daily table adds its evictions to each packets event before the exports below write it.
     add(await startDailyCsv(ctx));
     if (cfg.jsonTcp) add(await startJsonTcp(ctx));
     if (cfg.clickhouse) add(await startClickHouseShipper(ctx, { geo: enricher?.lookup }));

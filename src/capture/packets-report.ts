@@ -13,7 +13,6 @@ export class PacketsReport {
   private lastIfdrop = 0;
   private lastAt = Date.now();
   private malformedTotal = 0;
-  private lastEvicted: number;
 
   constructor(
     private readonly sensor: string,
@@ -21,17 +20,13 @@ export class PacketsReport {
     private readonly source: LiveSource,
     private readonly bus: EventBus,
     private readonly stats: Stats,
-  ) {
-    this.lastEvicted = stats.get('daily_sources_evicted_total');
-  }
+  ) {}
 
   /** Emits the counts since the last call as one packets event. */
   emit(): void {
     const now = Date.now();
     const c = this.counters.takeInterval();
     const drops = this.readDrops();
-    // The daily table (src/store/daily-csv.ts) counts its evictions; the event carries the interval's.
-    const evicted = this.stats.get('daily_sources_evicted_total');
     this.malformedTotal += c.malformed;
     this.stats.set('capture_malformed_total', this.malformedTotal);
     const ev: PacketsEvent = {
@@ -45,10 +40,10 @@ export class PacketsReport {
       udp: c.udp,
       ip_protocols: c.ip_protocols,
       ethertypes: c.ethertypes,
-      drops: { ...drops, evicted_sources: evicted - this.lastEvicted },
+      // Capture evicts no sources: the daily table's owner (store/daily-csv.ts) adds its own as the event passes.
+      drops: { ...drops, evicted_sources: 0 },
     };
     this.lastAt = now;
-    this.lastEvicted = evicted;
     this.bus.emit(ev);
   }
 

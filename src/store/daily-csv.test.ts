@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../config/load.js';
 import { EventBus } from '../core/bus.js';
-import type { ProbeEvent } from '../core/events.js';
+import type { PacketsEvent, ProbeEvent } from '../core/events.js';
 import { createLogger } from '../core/log.js';
 import { Stats } from '../core/stats.js';
 import { CSV_HEADER, DailyTable, parseRow } from '../daily/table.js';
@@ -203,6 +203,37 @@ test('startDailyCsv: evictions are counted in stats', async () => {
     ctx.bus.emit(probe({ via: 'listener', kind: 'connect', src: `203.0.113.${i}` }));
   await c.close();
   assert.equal(ctx.stats.get('daily_sources_evicted_total'), 3);
+});
+
+test('startDailyCsv: a packets event passing by carries the evictions of its interval', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-daily-'));
+  const cfg = loadConfig({ env: {}, flags: { 'data-dir': dir, 'max-sources': '2' } });
+  const ctx = { cfg, bus: new EventBus(), log: createLogger('silent'), stats: new Stats() };
+  const c = await startDailyCsv(ctx, { now: () => T0 });
+  const seen: number[] = [];
+  ctx.bus.on('packets', (ev) => seen.push(ev.drops.evicted_sources)); // an export, started after the table
+  const interval = (): PacketsEvent => ({
+    type: 'packets',
+    ts: new Date(T0).toISOString(),
+    sensor: 'test',
+    interval_s: 1,
+    packets: 0,
+    malformed: 0,
+    tcp: { all: {}, syn: {} },
+    udp: {},
+    ip_protocols: {},
+    ethertypes: {},
+    drops: { kernel: 0, ifdrop: 0, evicted_sources: 0 },
+  });
+  for (let i = 1; i <= 5; i++)
+    ctx.bus.emit(probe({ via: 'listener', kind: 'connect', src: `203.0.113.${i}` }));
+  ctx.bus.emit(interval());
+  ctx.bus.emit(probe({ via: 'listener', kind: 'connect', src: '203.0.113.9' }));
+  ctx.bus.emit(interval());
+  ctx.bus.emit(interval());
+  await c.close();
+  ctx.bus.emit(interval());
+  assert.deepEqual(seen, [3, 1, 0, 0]);
 });
 
 test('rows of days 64 days apart (same packed key) stay apart', () => {

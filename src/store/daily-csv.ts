@@ -3,6 +3,7 @@
 // and on exit, reloaded at start. The table itself is in src/daily/table.ts.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EventBus } from '../core/bus.js';
 import type { SensorContext } from '../core/context.js';
 import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
@@ -48,8 +49,9 @@ export async function startDailyCsv(
     }
   }
 
+  const offPackets = addEvictionsToPackets(bus, table);
   const via = countedVia(cfg);
-  const off = bus.on('probe', (p) => {
+  const offProbes = bus.on('probe', (p) => {
     if (p.via !== via) return;
     if (utcDay(Math.floor(p.time / 1000)) < openDay) {
       stats.inc('daily_late_probes_total');
@@ -85,6 +87,10 @@ export async function startDailyCsv(
   };
   const timer = setInterval(() => void tick(), Math.max(1000, cfg.flush));
   timer.unref();
+  const off = (): void => {
+    offProbes();
+    offPackets();
+  };
 
   const comp = component(
     'daily-csv',
@@ -100,4 +106,16 @@ export async function startDailyCsv(
     },
   );
   return Object.assign(comp, { flush: tick, table });
+}
+
+/**
+ * The packets event (capture's interval report) carries the sources evicted in its interval: the table is
+ * ours, so we add them as the event passes, before the exports started after us (sensor.ts) write it.
+ */
+function addEvictionsToPackets(bus: EventBus, table: DailyTable): () => void {
+  let reported = table.evicted;
+  return bus.on('packets', (ev) => {
+    ev.drops.evicted_sources += table.evicted - reported;
+    reported = table.evicted;
+  });
 }
