@@ -6,6 +6,7 @@
 // Every line goes through a bounded disk spool (src/export/spool.ts): while the collector is down lines
 // wait there and go out in order when it returns (src/export/json-tcp-sender.ts); overflow is counted.
 import { join } from 'node:path';
+import { parseHostPort } from '../config/units.js';
 import type { SensorContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { PacketsEvent } from '../core/events.js';
@@ -21,17 +22,6 @@ export interface JsonTcpLine {
   Count: number;
   ts: string;
   sensor: string;
-}
-
-/** HOST:PORT or [V6]:PORT. */
-export function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535))
-    throw new ConfigError(
-      `bad value for --json-tcp: ${JSON.stringify(s)}: write HOST:PORT, e.g. 127.0.0.1:5170`,
-    );
-  return { host: m[1]!, port };
 }
 
 /** The lines of one packets event, in a stable order: TCP New, TCP All, UDP, IP, ETH; ports ascending. */
@@ -71,7 +61,13 @@ const CLOSE_FLUSH_MS = 3000;
 export async function startJsonTcp(ctx: SensorContext): Promise<Component> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'json-tcp' });
-  const { host, port } = parseHostPort(cfg.jsonTcp);
+  // The loader checked the address; a context built without it (tests) gets the same one-line error.
+  const addr = parseHostPort(cfg.jsonTcp);
+  if (!addr)
+    throw new ConfigError(
+      `bad value for --json-tcp: "${cfg.jsonTcp}" is not HOST:PORT (for example 127.0.0.1:5170)`,
+    );
+  const { host, port } = addr;
   const spool = new DiskSpool(join(cfg.dataDir, 'spool'), 'json-tcp', cfg.spoolMax, (n) =>
     stats.inc('json_tcp_spool_overflow_total', n),
   );
