@@ -22,6 +22,11 @@ const lines = (file: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { i: number });
 
+/** Waits for the writer's batch timer on a busy machine: polls `done` for up to 5 s, then gives up. */
+async function until(done: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+}
+
 test('strftime formats in UTC and keeps unknown conversions', () => {
   const ms = Date.UTC(2024, 1, 29, 3, 4, 5);
   assert.equal(
@@ -55,7 +60,7 @@ test('reopen() after a rename (logrotate) starts a new file at the same name', a
   try {
     const w = new JsonlWriter(ctxFor(dir), { pattern: 's.jsonl', name: 't' });
     w.write({ i: 1 });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => existsSync(join(dir, 's.jsonl')) && lines(join(dir, 's.jsonl')).length === 1);
     renameSync(join(dir, 's.jsonl'), join(dir, 's.jsonl.1'));
     w.reopen();
     w.write({ i: 2 });
@@ -75,11 +80,11 @@ test('an unwritable path counts records, and writing resumes once it is fixed', 
     writeFileSync(join(dir, 'sub'), 'x');
     const w = new JsonlWriter(ctx, { pattern: 'sub/s.jsonl', name: 't', retryDelayMs: 50 });
     for (let i = 0; i < 10; i++) w.write({ i });
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => ctx.stats.get('t_not_written_total') >= 10);
     assert.equal(ctx.stats.get('t_not_written_total'), 10);
     rmSync(join(dir, 'sub'));
     w.write({ i: 10 });
-    await new Promise((r) => setTimeout(r, 150));
+    await until(() => existsSync(join(dir, 'sub/s.jsonl')));
     assert.ok(existsSync(join(dir, 'sub/s.jsonl')));
     await w.close();
     assert.deepEqual(lines(join(dir, 'sub/s.jsonl')), [{ i: 10 }]);
