@@ -134,3 +134,13 @@ test('only the config loader and the CLI read the config loader', () => {
   );
   assert.deepEqual(wrong, []);
 });
+
+test('no module-level WeakMap or WeakSet in src/: sensor.ts hands collaborators over, no hidden registry', () => {
+  const wrong = sourceFiles(srcDir).flatMap((file) => {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+    return sf.statements
+      .filter((st) => ts.isVariableStatement(st) && /\bnew Weak(Map|Set)\b/.test(st.getText(sf)))
+      .map(() => relative(srcDir, file));
+  });
+  assert.deepEqual(wrong, []);
+});
