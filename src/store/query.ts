@@ -2,7 +2,17 @@
 // (store/clickhouse), hence async. Every query takes an optional `sensor` filter; a single sensor's store
 // names its one sensor in `single` (the API answers 404 for any other). Times are ms since the epoch unless
 // named _s.
-import type { DailyRow, Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../core/events.js';
+import type {
+  Credential,
+  DailyRow,
+  Geo,
+  HttpRequestInfo,
+  ScanEvent,
+  SpikeEvent,
+  SshInfo,
+  Tag,
+  TlsInfo,
+} from '../core/events.js';
 
 export interface TimeRange {
   from: number;
@@ -58,6 +68,13 @@ export interface SessionRow {
   /** Base64 of the kept bytes. */
   payload: string;
   tls?: TlsInfo;
+  /** From a responder (docs/events.md); `sent` is base64 of the first bytes answered. */
+  persona?: string;
+  sent?: string;
+  credentials?: Credential[];
+  commands?: string[];
+  http?: HttpRequestInfo[];
+  ssh?: SshInfo;
   tags?: Tag[];
   geo?: Geo;
 }

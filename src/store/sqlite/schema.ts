@@ -140,7 +140,16 @@ CREATE INDEX counters_day_port ON counters_day (proto, port, day);
 CREATE INDEX counters_day_top ON counters_day (day, new_n);
 `;
 
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+/**
+ * Version 4: what a responder recorded (docs/responders.md): the persona, and its credentials, commands,
+ * HTTP requests, SSH fields and the start of what was sent, as one JSON object.
+ */
+export const SCHEMA_V4 = `
+ALTER TABLE sessions ADD COLUMN persona TEXT;
+ALTER TABLE sessions ADD COLUMN respond TEXT;
+`;
+
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the database to SCHEMA_VERSION, each step in its own transaction. */

@@ -152,7 +152,7 @@ export class StoreWriter {
       ),
       session: db.prepare(
         `INSERT INTO sessions (ts, ended, proto, src, sport, dst, dport, bytes, truncated, close, payload_id,
-           tls, tags, geo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           tls, tags, geo, persona, respond) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       scan: db.prepare(
         `INSERT INTO scans (id, src, state, first_seen, last_seen, ev) VALUES (?, ?, ?, ?, ?, ?)
@@ -440,6 +440,18 @@ export class StoreWriter {
       ev.tls ? JSON.stringify(ev.tls) : null,
       ev.tags?.length ? JSON.stringify(ev.tags) : null,
       ev.geo ? JSON.stringify(ev.geo) : null,
+      ev.persona ?? null,
+      ev.persona ? JSON.stringify(respondColumn(ev, this.opts.maxPayloadBytes)) : null,
     );
   }
+}
+
+/** The responder's fields as stored: `sent` joined and cut like payloads. */
+export function respondColumn(ev: SessionEvent, maxBytes: number): Record<string, unknown> {
+  const o: Record<string, unknown> = { sent: joinPayload(ev.sent ?? [], maxBytes).toString('base64') };
+  if (ev.credentials) o.credentials = ev.credentials;
+  if (ev.commands) o.commands = ev.commands;
+  if (ev.http) o.http = ev.http;
+  if (ev.ssh) o.ssh = ev.ssh;
+  return o;
 }

@@ -64,6 +64,7 @@
         ]),
       );
     }
+    if (s.persona) parts.push(...responder(s));
     parts.push(
       el('h2', null, 'Payload, ASCII'),
       el('pre', { class: 'wrap', id: 'payload-ascii' }, bytes.length ? ascii(bytes) : '(no bytes)'),
@@ -71,6 +72,41 @@
       el('pre', { id: 'payload-hex' }, bytes.length ? hexdump(bytes) : '(no bytes)'),
     );
     fill('detail', ...parts);
+  }
+
+  /** What the responder answered and recorded; every attacker string goes in as text, never as HTML. */
+  function responder(s) {
+    const creds = (s.credentials || []).map((c) =>
+      [
+        c.username,
+        c.password !== undefined ? `password ${c.password}` : '',
+        c.key_type ? `${c.key_type} ${c.key_fingerprint || ''}` : '',
+        c.auth_data ? `auth data ${c.auth_data}` : '',
+      ]
+        .filter(Boolean)
+        .join('  '),
+    );
+    const http = (s.http || []).map(
+      (h) =>
+        `${h.method} ${h.path}${h.host ? `  host ${h.host}` : ''}${h.user_agent ? `  UA ${h.user_agent}` : ''}`,
+    );
+    const sent = b64bytes(s.sent || '');
+    return [
+      el('h2', null, `Responder: ${s.persona}`),
+      kv([
+        ['SSH client', s.ssh ? el('code', null, s.ssh.client) : undefined],
+        ['HASSH', s.ssh && s.ssh.hassh ? el('code', null, s.ssh.hassh) : undefined],
+      ]),
+      el('h3', null, 'Credentials'),
+      el('pre', { class: 'wrap', id: 'credentials' }, creds.length ? creds.join('\n') : '(none)'),
+      el('h3', null, 'Commands'),
+      el('pre', { class: 'wrap', id: 'commands' }, (s.commands || []).join('\n') || '(none)'),
+      ...(http.length
+        ? [el('h3', null, 'HTTP requests'), el('pre', { class: 'wrap', id: 'http' }, http.join('\n'))]
+        : []),
+      el('h3', null, 'Sent, ASCII'),
+      el('pre', { class: 'wrap', id: 'sent-ascii' }, sent.length ? ascii(sent) : '(nothing)'),
+    ];
   }
 
   function query() {
