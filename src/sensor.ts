@@ -15,6 +15,7 @@ import { startClickHouseShipper } from './export/clickhouse/index.js';
 import { startJsonTcp } from './export/json-tcp.js';
 import { startMetrics } from './export/prometheus.js';
 import { startBlocker } from './firewall/index.js';
+import { claimDataDir } from './firewall/restart.js';
 import { startListener } from './listen/index.js';
 import { startDailyCsv } from './store/daily-csv.js';
 import { startEventsSink } from './store/events-sink.js';
@@ -82,6 +83,8 @@ export async function startServe(cfg: Config, log: Logger): Promise<Sensor> {
 export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
   const { ctx, sensor, add } = assembly(cfg, log);
   try {
+    // The data dir's lock first (closed last): a killed run's firewall leftovers go before anything starts.
+    add(await claimDataDir(ctx));
     // Annotators and policy first.
     const enricher = cfg.geoip === 'on' ? await startEnricher(ctx) : undefined;
     add(enricher);

@@ -1,7 +1,9 @@
 // The whole sensor in tproxy mode (`tidewatch run --listen tproxy`): real local services keep their traffic,
 // the SSH port and the sensor's own --http port are never taken, and no nftables table, ip rule or route of
-// tidewatch remains after SIGTERM, nor after SIGKILL followed by a new start and stop.
+// tidewatch remains after SIGTERM, nor after SIGKILL followed by a new start and stop (in any mode).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, startSensor, tempDir } from '../helpers/sensor.js';
 import { isRoot, withTestbed } from '../helpers/testbed.js';
@@ -105,6 +107,35 @@ test(
       // SIGINT (Ctrl-C) cleans up like SIGTERM.
       assert.equal(await second.stop('SIGINT'), 0);
       assert.deepEqual(leftovers(await firewallState(bed)), []);
+    });
+  },
+);
+
+test(
+  'after SIGKILL in tproxy mode with blocking, a start in ports mode removes both tables, rules and routes',
+  { skip },
+  async () => {
+    await withTestbed(async (bed) => {
+      const dataDir = tempDir();
+      const first = await startSensor(bed, [...ARGS, '--http', 'off', '--block', 'on'], { dataDir });
+      const held = await firewallState(bed);
+      assert.match(held.tables, /tidewatch_block/);
+      // A live sensor owns the data dir: a second start there is refused and changes nothing.
+      const refused = await startSensor(bed, [...ARGS, '--http', 'off'], { dataDir }).then(
+        (s) => s.stop('SIGKILL').then(() => 'started'),
+        (err: Error) => err.message,
+      );
+      assert.match(refused, /in use by a running tidewatch/);
+      assert.deepEqual(await firewallState(bed), held);
+
+      assert.equal(await first.stop('SIGKILL'), 'SIGKILL');
+      assert.equal(leftovers(await firewallState(bed)).length, 3, 'SIGKILL leaves the rules behind');
+      const ports = ['--listen', 'ports', '--tcp-ports', '4243', '--udp-ports', '', '--store', 'off'];
+      const second = await startSensor(bed, [...ports, '--geoip', 'off', '--http', 'off'], { dataDir });
+      assert.deepEqual(leftovers(await firewallState(bed)), [], 'nothing of the killed run is left');
+      assert.ok(second.logs.some((l) => l.includes('removed what a killed tidewatch left')));
+      assert.equal(await second.stop('SIGTERM'), 0);
+      assert.ok(!existsSync(join(dataDir, 'tidewatch.pid')), 'a clean stop removes the lock');
     });
   },
 );
