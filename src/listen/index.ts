@@ -5,6 +5,7 @@ import type { SensorContext } from '../core/context.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { createResponder } from '../respond/index.js';
 import { PERSONA_MODULES } from '../respond/personas.js';
+import { UdpResponder } from '../respond/udp.js';
 import { createTarpit } from './tarpit.js';
 import { startPorts } from './ports.js';
 import { Sessions } from './sessions.js';
@@ -20,7 +21,8 @@ export async function startListener(ctx: SensorContext): Promise<Component> {
       : undefined;
   const tarpit = cfg.tarpit ? createTarpit(ctx) : undefined;
   const responder = cfg.respond === 'on' ? createResponder(ctx, await PERSONA_MODULES(ctx)) : undefined;
-  const sessions = new Sessions(ctx, { secureContext, tarpit, responder });
+  const udpResponder = cfg.respondUdp === 'on' ? new UdpResponder(ctx) : undefined;
+  const sessions = new Sessions(ctx, { secureContext, tarpit, responder, udpResponder });
   let sockets: Component;
   try {
     sockets =

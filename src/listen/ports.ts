@@ -65,6 +65,7 @@ class PortSockets {
           data,
           bytes: rinfo.size,
           time: Date.now(),
+          reply: (b) => s.send(b, rinfo.port, rinfo.address),
         }),
       );
       s.bind({ address: host, port }, () => {

@@ -11,8 +11,9 @@ import { plainAddress } from '../core/addresses.js';
 import type { SensorContext } from '../core/context.js';
 import type { CloseReason } from '../core/events.js';
 import { RateLimitedLog } from '../core/log.js';
-import { sessionEvent } from '../core/session-event.js';
+import { payloadEntries, sessionEvent } from '../core/session-event.js';
 import type { Responder } from '../respond/index.js';
+import type { UdpResponder } from '../respond/udp.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
 import { TcpSession, type SessionOwner } from './tcp-session.js';
@@ -23,6 +24,8 @@ export interface SessionsOptions {
   tarpit?: Tarpit | undefined;
   /** --respond on: personas answer; the engine hands over their ports and first bytes. */
   responder?: Responder | undefined;
+  /** --respond-udp on: DNS, SIP and SSDP replies (ports mode). */
+  udpResponder?: UdpResponder | undefined;
 }
 
 /** How long a FIN-closed socket may wait for the client's FIN before it is destroyed. */
@@ -251,6 +254,13 @@ export class Sessions implements SessionHandler, SessionOwner {
       close: truncated ? 'cap' : 'fin',
       payloads: keep.length ? [{ time: d.time, data: keep }] : [],
     });
+    // Only whole datagrams are answered: a reply must never be larger than what came.
+    const reply =
+      d.reply && !truncated ? this.opts.udpResponder?.reply(d.data, src, d.dport, dst) : undefined;
+    if (reply) {
+      d.reply!(reply);
+      ev.sent = payloadEntries([{ time: Date.now(), data: reply }]);
+    }
     this.ctx.bus.emit(ev);
   }
 

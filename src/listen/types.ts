@@ -13,6 +13,8 @@ export interface Datagram {
   bytes: number;
   /** Receive time, ms since the epoch. */
   time: number;
+  /** Sends a reply to the datagram's source from its destination (ports mode; --respond-udp). */
+  reply?: (data: Buffer) => void;
 }
 
 /** Session handling that every socket source hands its traffic to (implemented in listen/sessions.ts). */

@@ -10,6 +10,7 @@ import { parsePersonas } from './personas-file.js';
 import { echo, shellReply, splitCommands } from './shell.js';
 import { MAX_KEX_BYTES, SshKexReader } from './ssh-kex.js';
 import { TelnetReader } from './telnet.js';
+import { dnsReply, udpReply } from './udp.js';
 
 /** Feeds `data` cut at `cuts` through `push` and returns everything it returned. */
 function chunked<T>(data: Buffer, cuts: number[], push: (d: Buffer) => T[]): T[] {
@@ -194,4 +195,20 @@ test('SSH: identification and KEXINIT give the client and HASSH, split anywhere;
   const r = new SshKexReader();
   r.push(Buffer.from('SSH-2.0-x\r\n'));
   assert.deepEqual(r.push(Buffer.alloc(MAX_KEX_BYTES + 1, 0x7f)), { client: 'SSH-2.0-x' });
+});
+
+test('UDP replies are never larger than the request, for any bytes on any answered port', () => {
+  for (const port of [53, 1900, 5060])
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => {
+        const r = udpReply(Buffer.from(b), port, '198.18.0.1');
+        assert.ok(!r || r.length <= b.length);
+      }),
+    );
+  const q = Buffer.from(
+    'abcd01000001000000000001076578616d706c6503636f6d0000010001000029100000000000000c000a0008a1b2c3d4e5f60718',
+    'hex',
+  );
+  const r = dnsReply(q)!;
+  assert.equal(r.toString('hex'), 'abcd81050001000000000000076578616d706c6503636f6d0000010001');
 });

@@ -31,7 +31,7 @@ export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
 
 /** What a responder added (docs/events.md): persona and sent always together, the rest when recorded. */
 function respondFields(ev: SessionEvent): Partial<SessionEvent> {
-  if (!ev.persona) return {};
+  if (!ev.persona) return ev.sent ? { sent: ev.sent } : {}; // a UDP reply (--respond-udp)
   const f: Partial<SessionEvent> = { persona: ev.persona, sent: ev.sent ?? [] };
   if (ev.credentials) f.credentials = ev.credentials;
   if (ev.commands) f.commands = ev.commands;
