@@ -18,6 +18,7 @@ import { startBlocker } from './firewall/index.js';
 import { claimDataDir } from './firewall/restart.js';
 import { startListener } from './listen/index.js';
 import { startDailyCsv } from './store/daily-csv.js';
+import { DiskQuota } from './store/disk-quota.js';
 import { startEventsSink } from './store/events-sink.js';
 import { openClickHouseStore } from './store/clickhouse/index.js';
 import { openStore } from './store/index.js';
@@ -95,13 +96,30 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     // Sinks.
     const store = cfg.store === 'sqlite' ? await openStore(ctx, { geo: enricher?.lookup }) : undefined;
     add(store);
-    add(await startSessionsSink(ctx));
-    add(await startEventsSink(ctx));
-    if (cfg.rawFiles) add(await startRawFiles(ctx));
+    const sessions = await startSessionsSink(ctx);
+    add(sessions);
+    const events = await startEventsSink(ctx);
+    add(events);
+    const raw = cfg.rawFiles ? await startRawFiles(ctx) : undefined;
+    add(raw);
     // The daily table adds its evictions to each packets event before the exports below write it.
-    add(await startDailyCsv(ctx));
-    if (cfg.jsonTcp) add(await startJsonTcp(ctx));
-    if (cfg.clickhouse) add(await startClickHouseShipper(ctx, { geo: enricher?.lookup }));
+    const daily = await startDailyCsv(ctx);
+    add(daily);
+    const jsonTcp = cfg.jsonTcp ? await startJsonTcp(ctx) : undefined;
+    add(jsonTcp);
+    const clickhouse = cfg.clickhouse
+      ? await startClickHouseShipper(ctx, { geo: enricher?.lookup })
+      : undefined;
+    add(clickhouse);
+    // The quota of the whole data dir (--max-disk): every sink that writes there is a part, registered in
+    // the order a day's data is pruned (docs/store.md); the counters tier (store, daily CSVs) goes last.
+    const quota = new DiskQuota({
+      maxDisk: cfg.maxDisk,
+      stats: ctx.stats,
+      log: log.child({ component: 'disk' }),
+    });
+    for (const sink of [raw, sessions, store, events, jsonTcp, clickhouse, daily]) quota.add(sink?.disk);
+    add(quota.start());
     const metrics = await startMetrics(ctx);
     add(metrics);
     // Detectors, then sources, then the web server.

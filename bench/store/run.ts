@@ -94,7 +94,6 @@ async function queries(dir: string): Promise<void> {
     dataDir: dir,
     retainDays: 1e5,
     retainCounterDays: 1e5,
-    maxDisk: 1e15,
     stats: { inc() {}, set() {} } as never,
     log: console as never,
   });

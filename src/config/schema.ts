@@ -103,7 +103,10 @@ export const OPTIONS = {
   flush: duration('60s', 'rewrite the daily CSV this often'),
   jsonTcp: str('', 'send counters as JSON lines to this TCP collector', 'HOST:PORT'),
   reportInterval: duration('600s', 'interval of the JSON-over-TCP counter reports'),
-  spoolMax: size('64MiB', 'disk spool for JSON-over-TCP lines while the collector is down'),
+  spoolMax: size(
+    '64MiB',
+    'disk spool file for JSON-over-TCP lines while the collector is down (sent lines compacted away)',
+  ),
 
   // ── detection (src/detect) ─────────────────────────────────────────────────────────────────────
   scanWindow: duration('5m', 'window for distinct ports and hosts per source'),
@@ -165,9 +168,9 @@ export const OPTIONS = {
     'TOKEN',
   ),
   store: choice(['sqlite', 'off'] as const, 'sqlite', 'embedded SQLite store in the data dir'),
-  retainDays: int(30, 'days that sessions and payloads are kept', 1, 100_000),
-  retainCounterDays: int(400, 'days that counters and daily rows are kept', 1, 100_000),
-  maxDisk: size('1GB', 'quota of the data dir: oldest payloads pruned first, counters last'),
+  retainDays: int(30, 'days that sessions, payloads, events and raw files are kept', 1, 100_000),
+  retainCounterDays: int(400, 'days that counters, daily rows and daily CSVs are kept', 1, 100_000),
+  maxDisk: size('1GB', 'quota of the whole data dir (store, files, spools): oldest day first, counters last'),
   geoip: choice(
     ['on', 'off'] as const,
     'on',

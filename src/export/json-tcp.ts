@@ -12,7 +12,8 @@ import { ConfigError } from '../core/errors.js';
 import type { PacketsEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { JsonTcpSender } from './json-tcp-sender.js';
-import { DiskSpool } from './spool.js';
+import type { DiskPart } from '../store/disk-quota.js';
+import { DiskSpool, spoolPart } from './spool.js';
 
 export interface JsonTcpLine {
   new_all: 'New' | 'All';
@@ -58,7 +59,7 @@ export function linesOf(ev: PacketsEvent): string[] {
 /** How long close() tries to deliver what waits before leaving it in the spool for the next run. */
 const CLOSE_FLUSH_MS = 3000;
 
-export async function startJsonTcp(ctx: SensorContext): Promise<Component> {
+export async function startJsonTcp(ctx: SensorContext): Promise<Component & { disk: DiskPart }> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'json-tcp' });
   // The loader checked the address; a context built without it (tests) gets the same one-line error.
@@ -83,7 +84,7 @@ export async function startJsonTcp(ctx: SensorContext): Promise<Component> {
   });
   sender.open();
 
-  return component(
+  const c = component(
     'json-tcp',
     async () => {
       off();
@@ -103,4 +104,5 @@ export async function startJsonTcp(ctx: SensorContext): Promise<Component> {
       void spool.close();
     },
   );
+  return { ...c, disk: spoolPart(spool, 'json_tcp_spool') };
 }

@@ -11,6 +11,7 @@
 import { mkdir, open, readFile, writeFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cutTornLine } from '../core/torn-line.js';
+import type { DiskPart } from '../store/disk-quota.js';
 
 export class DiskSpool {
   private fh: FileHandle | undefined;
@@ -194,4 +195,19 @@ export class DiskSpool {
       this.fh = undefined;
     });
   }
+}
+
+/**
+ * The spool as a part of the data dir's quota. What it holds waits to be sent now, so it counts as today's
+ * attacker data: the quota drops it (all unsent, counted) only after every older day and the parts before it.
+ */
+export function spoolPart(spool: DiskSpool, name: string): DiskPart {
+  return {
+    name,
+    bytes: () => spool.fileBytes(),
+    oldest: (tier) => (tier === 'data' && spool.fileBytes() > 0 ? Date.now() : undefined),
+    prune: async (tier, before, enough) => {
+      if (tier === 'data' && before > Date.now() && !enough()) await spool.discard();
+    },
+  };
 }

@@ -2,6 +2,7 @@
 // header `proto dst_port dst_ip src_ip first_seen last_seen count`, unix seconds), rewritten every --flush
 // and on exit, reloaded at start. The table itself is in src/daily/table.ts.
 import { existsSync, mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../core/bus.js';
 import type { SensorContext } from '../core/context.js';
@@ -9,6 +10,7 @@ import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import { DailyTable, utcDay } from '../daily/table.js';
+import { FilePart, retainMs } from './file-part.js';
 
 /**
  * Feeds the table from probe events and rewrites today's CSV every --flush and on exit. Capture probes
@@ -18,6 +20,8 @@ export interface DailyCsvComponent extends Component {
   /** Rewrites the files now (what the --flush timer does). */
   flush(): Promise<void>;
   readonly table: DailyTable;
+  /** The CSV files as a part of the data dir's quota (counters: pruned last). */
+  readonly disk: FilePart;
 }
 
 export async function startDailyCsv(
@@ -35,6 +39,12 @@ export async function startDailyCsv(
     onEvict: () => stats.inc('daily_sources_evicted_total'),
   });
   const fileOf = (day: string): string => join(dir, `${day}.csv`);
+  const disk = new FilePart({
+    name: 'daily',
+    tier: 'counters',
+    root: dir,
+    retainMs: retainMs(cfg, 'counters'),
+  });
   const todayNow = (): string => utcDay(Math.floor(clock() / 1000));
 
   // Probes from a day already closed would overwrite its complete file with a partial one: dropped.
@@ -67,6 +77,7 @@ export async function startDailyCsv(
     for (const day of new Set([...table.days(), now])) {
       try {
         await table.write(fileOf(day), day);
+        disk.replaced(fileOf(day), (await stat(fileOf(day))).size);
       } catch (err) {
         stats.inc('daily_csv_write_errors_total');
         errors.error('write', { err, day }, 'daily CSV write failed');
@@ -105,7 +116,7 @@ export async function startDailyCsv(
       off();
     },
   );
-  return Object.assign(comp, { flush: tick, table });
+  return Object.assign(comp, { flush: tick, table, disk });
 }
 
 /**

@@ -6,6 +6,7 @@ import { countedVia, type Geo, type ProbeEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
 import type { QueryStore } from './query.js';
+import type { DiskPart } from './disk-quota.js';
 import { Retention } from './retention.js';
 import { openDb } from './sqlite/db.js';
 import { SqliteQueryStore } from './sqlite/queries.js';
@@ -14,6 +15,8 @@ import { StoreWriter, type Attempt } from './sqlite/writer.js';
 export interface StoreComponent extends Component {
   /** Query interface for the web API. */
   readonly query: QueryStore;
+  /** The database files as a part of the data dir's quota. */
+  readonly disk: DiskPart;
 }
 
 export const FLUSH_MS = 100;
@@ -85,7 +88,6 @@ export async function openStore(
     dataDir: cfg.dataDir,
     retainDays: cfg.retainDays,
     retainCounterDays: cfg.retainCounterDays,
-    maxDisk: cfg.maxDisk,
     stats,
     log,
     onPruned: (table) => {
@@ -117,5 +119,18 @@ export async function openStore(
       if (db.open) db.close();
     },
   );
-  return Object.assign(c, { query, retention, writer });
+  return Object.assign(c, { query, retention, writer, disk: storePart(retention) });
+}
+
+/** The store's rows as a part of the quota: the tables of a tier in Retention's order, oldest first. */
+export function storePart(retention: Retention): DiskPart {
+  return {
+    name: 'store',
+    bytes: () => retention.fileBytes(),
+    oldest: (tier) => retention.oldest(tier),
+    prune: async (tier, before, enough) => {
+      await retention.prune(tier, before, enough);
+      retention.checkpoint();
+    },
+  };
 }

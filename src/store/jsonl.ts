@@ -22,6 +22,8 @@ export interface JsonlOptions {
   maxPendingBytes?: number;
   /** Wait after a failed write before the next attempt (default 1 s): no busy loop on a full disk. */
   retryDelayMs?: number;
+  /** Told the bytes each batch added to a file (the data dir's quota tracks sizes as written). */
+  onWrite?: (path: string, bytes: number) => void;
 }
 
 /** A batch is written after BATCH_MS or once BATCH_BYTES are queued, whichever comes first. */
@@ -165,6 +167,7 @@ export class JsonlWriter {
         off += bytesWritten;
       }
       this.size += buf.length;
+      this.opts.onWrite?.(g.path, buf.length);
       this.needNewline = false;
       this.ctx.stats.inc(`${this.opts.name}_written_total`, n);
       if (this.failing) {

@@ -7,8 +7,10 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { SensorContext } from '../core/context.js';
 import type { SessionEvent } from '../core/events.js';
-import { component, type Component } from '../core/lifecycle.js';
+import { component } from '../core/lifecycle.js';
 import { RateLimitedLog } from '../core/log.js';
+import { FilePart, retainMs } from './file-part.js';
+import type { FileSinkComponent } from './sessions-sink.js';
 
 /** Queue cap while the disk is slow: beyond it raw files are counted in raw_not_written_total. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
@@ -62,9 +64,14 @@ function countFailed(ctx: SensorContext, rlog: RateLimitedLog, n: number, why: s
 export const entryBytes = (path: string, data: Buffer): number =>
   data.length + 2 * path.length + ENTRY_OVERHEAD_BYTES;
 
-export async function startRawFiles(ctx: SensorContext): Promise<Component> {
+export async function startRawFiles(ctx: SensorContext): Promise<FileSinkComponent> {
   const rlog = new RateLimitedLog(ctx.log);
   const dirs = new Set<string>();
+  // A day directory is one unit of the quota: removed whole, oldest day first.
+  const disk = new FilePart({
+    ...{ name: 'raw', tier: 'data', retainMs: retainMs(ctx.cfg, 'data'), dirUnits: true },
+    ...{ root: join(ctx.cfg.dataDir, 'raw'), onRemoved: () => dirs.clear() },
+  });
   const queue: { path: string; data: Buffer }[] = [];
   let pending = 0;
   let running: Promise<void> | undefined;
@@ -83,6 +90,7 @@ export async function startRawFiles(ctx: SensorContext): Promise<Component> {
           dirs.add(dir);
         }
         await appendFile(full, data);
+        disk.added(full, data.length);
         ctx.stats.inc('raw_written_total');
       } catch (err) {
         dirs.clear();
@@ -110,7 +118,7 @@ export async function startRawFiles(ctx: SensorContext): Promise<Component> {
     kick();
   });
 
-  return component(
+  const c = component(
     'raw-files',
     async () => {
       off();
@@ -118,4 +126,5 @@ export async function startRawFiles(ctx: SensorContext): Promise<Component> {
     },
     () => off(),
   );
+  return { ...c, disk };
 }

@@ -12,6 +12,8 @@ import type Database from 'better-sqlite3';
 import type { SessionEvent } from '../core/events.js';
 import { createLogger } from '../core/log.js';
 import { Stats } from '../core/stats.js';
+import { DiskQuota, QUOTA_LOW } from './disk-quota.js';
+import { storePart } from './index.js';
 import { Retention } from './retention.js';
 import { openDb } from './sqlite/db.js';
 import { StoreWriter } from './sqlite/writer.js';
@@ -75,12 +77,11 @@ describe('retention and quota', () => {
   const count = (t: string, where = 'true', ...args: unknown[]): number =>
     (db.prepare(`SELECT count(*) n FROM ${t} WHERE ${where}`).get(...args) as { n: number }).n;
   const counts = (): Record<string, number> => Object.fromEntries(TABLES.map((t) => [t, count(t)]));
-  const retention = (o: { retainDays?: number; retainCounterDays?: number; maxDisk?: number }): Retention =>
+  const retention = (o: { retainDays?: number; retainCounterDays?: number }): Retention =>
     new Retention(db, file, {
       dataDir: dir,
       retainDays: o.retainDays ?? 10_000,
       retainCounterDays: o.retainCounterDays ?? 10_000,
-      maxDisk: o.maxDisk ?? 1e12,
       stats,
       log: createLogger('silent'),
       batch: 100,
@@ -148,51 +149,45 @@ describe('retention and quota', () => {
     assert.deepEqual(await retention({ retainDays: 30, retainCounterDays: 35 }).runOnce(), {});
   });
 
-  it('keeps the quota by pruning the oldest payloads first and leaves counters alone', async () => {
-    const r0 = retention({});
+  /** The data dir's quota with the store as its only part. */
+  const quotaOver = (r: Retention, maxDisk: number): DiskQuota => {
+    const q = new DiskQuota({ maxDisk, stats, log: createLogger('silent') });
+    q.add(storePart(r));
+    return q;
+  };
+
+  it('keeps the quota by pruning the oldest days of payloads and sessions first and leaves counters alone', async () => {
+    const r = retention({});
     const before = counts() as Record<(typeof TABLES)[number], number>;
-    const bytes = r0.storeBytes();
+    const bytes = r.fileBytes();
     const order = (
       db.prepare('SELECT id FROM payloads ORDER BY last_seen DESC').all() as { id: number }[]
     ).map((x) => x.id);
-    const report = await retention({ maxDisk: Math.floor(bytes / 2) }).runOnce();
-    assert.ok(r0.storeBytes() <= bytes / 2, `${r0.storeBytes()} <= ${bytes / 2}`);
+    await quotaOver(r, Math.floor(bytes / 2)).check();
+    assert.ok(r.fileBytes() <= (bytes / 2) * QUOTA_LOW, `${r.fileBytes()} <= ${(bytes / 2) * QUOTA_LOW}`);
     const after = counts() as Record<(typeof TABLES)[number], number>;
     assert.ok(after.payloads < before.payloads && after.payloads > 0);
-    // Exactly the newest payloads are left.
+    assert.ok(after.sessions < before.sessions && after.sessions > 0);
+    // Exactly the newest payloads are left, and no session is older than the oldest day pruned.
     const kept = (
       db.prepare('SELECT id FROM payloads ORDER BY last_seen DESC').all() as { id: number }[]
     ).map((x) => x.id);
     assert.deepEqual(kept, order.slice(0, kept.length));
-    assert.deepEqual(Object.keys(report), ['payloads']);
-    for (const t of [
-      'sessions',
-      'daily',
-      'sources',
-      'counters_min',
-      'counters_hour',
-      'counters_day',
-    ] as const)
+    const oldestKept = (db.prepare('SELECT min(ts) t FROM sessions').get() as { t: number }).t;
+    assert.ok(oldestKept >= NOW - DAYS * DAY + DAY, 'the oldest day went first');
+    for (const t of ['daily', 'sources', 'counters_min', 'counters_hour', 'counters_day'] as const)
       assert.equal(after[t], before[t], t);
-    assert.equal(stats.get('store_quota_runs_total'), 1);
+    assert.equal(stats.get('disk_quota_runs_total'), 1);
+    assert.ok(stats.get('disk_pruned_store_bytes_total') > 0);
     // Sessions whose payload went show an empty payload, never another one.
     assert.equal(
-      count('sessions s', 'payload_id NOT IN (SELECT id FROM payloads)'),
-      800 - 2 * after.payloads,
+      count('sessions s', 'payload_id IS NOT NULL AND payload_id NOT IN (SELECT id FROM payloads)'),
+      count('sessions s', 'payload_id IS NOT NULL') - 2 * after.payloads,
     );
   });
 
-  it('under a tiny quota prunes everything, hourly counters last', async () => {
-    const report = await retention({ maxDisk: 1 }).runOnce();
-    assert.deepEqual(Object.keys(report), [
-      'payloads',
-      'sessions',
-      'daily',
-      'sources',
-      'counters_min',
-      'counters_hour',
-      'counters_day',
-    ]);
+  it('under a tiny quota prunes everything, counters last', async () => {
+    await quotaOver(retention({}), 1).check();
     assert.deepEqual(counts(), {
       payloads: 0,
       sessions: 0,
@@ -202,6 +197,7 @@ describe('retention and quota', () => {
       counters_hour: 0,
       counters_day: 0,
     });
+    for (const t of TABLES) assert.ok(stats.get(`store_pruned_${t}_total`) > 0, t);
   });
 
   it('keeps the event loop turning while it prunes in batches', async () => {
@@ -212,7 +208,7 @@ describe('retention and quota', () => {
       longest = Math.max(longest, now - last);
       last = now;
     }, 1);
-    await retention({ maxDisk: 1 }).runOnce();
+    await quotaOver(retention({}), 1).check();
     clearInterval(t);
     // 800 rows of each table in batches of 100: the loop gets a turn between batches.
     assert.ok(longest < 100, `longest pause ${longest} ms`);

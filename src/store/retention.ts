@@ -1,28 +1,24 @@
-// Retention and quota of the store, run periodically off the hot path: every delete touches at most `batch`
-// rows and the loop yields to the event loop between batches, so capture and the API never stall behind it.
-// Age: sessions and payloads after retainDays; counters, daily rows, sources, scans, spikes and blocks after
-// retainCounterDays. Quota: when the data dir holds more than maxDisk, the oldest rows go in this order:
-// payloads, sessions, scans/spikes/blocks, daily rows, per-country days, sources, minute counters, hourly
-// counters, daily counters (last).
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+// Retention of the store, run periodically off the hot path: every delete touches at most `batch` rows and
+// the loop yields to the event loop between batches, so capture and the API never stall behind it.
+// Age: payloads and sessions (tier "data") after retainDays; scans, spikes, blocks, daily rows, per-country
+// and per-ASN days, sources and counters (tier "counters") after retainCounterDays. The quota of the whole
+// data dir (disk-quota.ts) prunes through oldest() and prune(), in the order of the steps below.
+import { statSync } from 'node:fs';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 
 import type { Database, Statement } from 'better-sqlite3';
 
 import type { Logger } from '../core/log.js';
 import type { Stats } from '../core/stats.js';
+import type { Tier } from './disk-quota.js';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
-/** Files the quota walk looks at, at most (the data dir is ours; this bounds a walk gone wrong). */
-const MAX_WALK_ENTRIES = 200_000;
 
 export interface RetentionOptions {
   dataDir: string;
   retainDays: number;
   retainCounterDays: number;
-  maxDisk: number;
   stats: Stats;
   log: Logger;
   batch?: number;
@@ -36,36 +32,12 @@ export type PruneReport = Record<string, number>;
 
 interface Step {
   table: string;
-  /** Deletes up to `batch` of the oldest rows (before `cutoff` for age, any for quota); returns changes. */
+  /** Deletes up to `batch` of the oldest rows before a cutoff in the table's time unit; returns changes. */
   del: Statement;
-  /** Cutoff for age pruning in the table's own time unit. */
-  cutoff: (now: number) => number;
-}
-
-/** Sums the sizes of the files under dir (bounded walk). */
-export async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
-  let seen = 0;
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (++seen > MAX_WALK_ENTRIES) return;
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile())
-        total += await stat(p).then(
-          (s) => s.size,
-          () => 0,
-        );
-    }
-  };
-  await walk(dir);
-  return total;
+  /** Attacker data (retainDays) or counters (retainCounterDays): counters are the long view and go last. */
+  tier: Tier;
+  /** Milliseconds per unit of the table's time column. */
+  unit: number;
 }
 
 export class Retention {
@@ -77,6 +49,7 @@ export class Retention {
   private running: Promise<PruneReport> | undefined;
   private stopped = false;
   private readonly dbFiles: string[];
+  private readonly oldestOf: Record<Tier, Statement>;
 
   constructor(
     private readonly db: Database,
@@ -96,46 +69,86 @@ export class Retention {
         `DELETE FROM ${table} WHERE (proto, port, ${col}) IN
            (SELECT proto, port, ${col} FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
       );
-    const sessionsDays = o.retainDays * DAY;
-    const countersDays = o.retainCounterDays * DAY;
+    const timeStep = (table: string, col: string, tier: Tier, unit = 1): Step => ({
+      table,
+      tier,
+      unit,
+      del: unit === 1 ? rowid(table, col) : counter(table, col),
+    });
+    const dayStep = (table: string, keys: string): Step => ({
+      table,
+      tier: 'counters',
+      unit: DAY,
+      del: db.prepare(
+        `DELETE FROM ${table} WHERE (${keys}) IN (SELECT ${keys} FROM ${table} WHERE day < ? ORDER BY day LIMIT ?)`,
+      ),
+    });
     this.steps = [
-      { table: 'payloads', del: rowid('payloads', 'last_seen'), cutoff: (n) => n - sessionsDays },
-      { table: 'sessions', del: rowid('sessions', 'ts'), cutoff: (n) => n - sessionsDays },
-      { table: 'scans', del: rowid('scans', 'last_seen'), cutoff: (n) => n - countersDays },
-      { table: 'spikes', del: rowid('spikes', 'ts'), cutoff: (n) => n - countersDays },
-      { table: 'blocks', del: rowid('blocks', 'ts'), cutoff: (n) => n - countersDays },
-      {
-        table: 'daily',
-        del: db.prepare(
-          `DELETE FROM daily WHERE (day, src_ip, proto, dst_port, dst_ip) IN (SELECT day, src_ip, proto, dst_port,
-             dst_ip FROM daily WHERE day < ? ORDER BY day LIMIT ?)`,
-        ),
-        cutoff: (n) => Math.floor((n - countersDays) / DAY),
-      },
-      ...(['cc', 'asn'] as const).map((k) => ({
-        table: `${k}_day`,
-        del: db.prepare(
-          `DELETE FROM ${k}_day WHERE (day, ${k}) IN (SELECT day, ${k} FROM ${k}_day WHERE day < ? ORDER BY day LIMIT ?)`,
-        ),
-        cutoff: (n: number) => Math.floor((n - countersDays) / DAY),
-      })),
-      { table: 'sources', del: rowid('sources', 'last_seen'), cutoff: (n) => n - countersDays },
-      {
-        table: 'counters_min',
-        del: counter('counters_min', 'minute'),
-        cutoff: (n) => Math.floor((n - countersDays) / MIN),
-      },
-      {
-        table: 'counters_hour',
-        del: counter('counters_hour', 'hour'),
-        cutoff: (n) => Math.floor((n - countersDays) / (60 * MIN)),
-      },
-      {
-        table: 'counters_day',
-        del: counter('counters_day', 'day'),
-        cutoff: (n) => Math.floor((n - countersDays) / DAY),
-      },
+      timeStep('payloads', 'last_seen', 'data'),
+      timeStep('sessions', 'ts', 'data'),
+      timeStep('scans', 'last_seen', 'counters'),
+      timeStep('spikes', 'ts', 'counters'),
+      timeStep('blocks', 'ts', 'counters'),
+      dayStep('daily', 'day, src_ip, proto, dst_port, dst_ip'),
+      dayStep('cc_day', 'day, cc'),
+      dayStep('asn_day', 'day, asn'),
+      timeStep('sources', 'last_seen', 'counters'),
+      timeStep('counters_min', 'minute', 'counters', MIN),
+      timeStep('counters_hour', 'hour', 'counters', 60 * MIN),
+      timeStep('counters_day', 'day', 'counters', DAY),
     ];
+    // The oldest time of each tier, in ms (the disk quota prunes the oldest day first across parts).
+    this.oldestOf = {
+      data: db.prepare(
+        `SELECT min(t) AS t FROM (SELECT min(last_seen) AS t FROM payloads UNION ALL SELECT min(ts) FROM sessions)`,
+      ),
+      counters: db.prepare(
+        `SELECT min(t) AS t FROM (SELECT min(last_seen) AS t FROM scans UNION ALL SELECT min(ts) FROM spikes
+           UNION ALL SELECT min(ts) FROM blocks UNION ALL SELECT min(day) * ${DAY} FROM daily UNION ALL SELECT min(minute) * ${MIN}
+           FROM counters_min UNION ALL SELECT min(hour) * ${60 * MIN} FROM counters_hour
+           UNION ALL SELECT min(day) * ${DAY} FROM counters_day UNION ALL SELECT min(last_seen) FROM sources)`,
+      ),
+    };
+  }
+
+  /** Time (ms) of the oldest row of a tier, undefined when the tier is empty. */
+  oldest(tier: Tier): number | undefined {
+    const r = this.oldestOf[tier].get() as { t: number | null } | undefined;
+    return r?.t ?? undefined;
+  }
+
+  /** Deletes rows of a tier older than `before` (ms), table by table in order, until `enough()`. */
+  async prune(tier: Tier, before: number, enough: () => boolean): Promise<PruneReport> {
+    const report: PruneReport = {};
+    for (const s of this.steps) {
+      if (s.tier !== tier) continue;
+      if (enough()) break;
+      await this.deleteAll(s, Math.floor(before / s.unit), report, enough);
+    }
+    return report;
+  }
+
+  /**
+   * Bytes of the database on disk, what the disk quota counts: its pages (free pages already given back by
+   * incremental vacuum do not count, though the main file shrinks only at the next checkpoint) and the WAL.
+   */
+  fileBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    let n = pages * size;
+    for (const f of this.dbFiles.slice(1)) {
+      try {
+        n += statSync(f).size;
+      } catch {
+        // not there (no WAL yet)
+      }
+    }
+    return n;
+  }
+
+  /** Writes the WAL back and truncates it, so the files shrink to what was kept. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Bytes the database really holds (free pages excluded: they are reused before the file grows). */
@@ -159,8 +172,8 @@ export class Retention {
         report[step.table] = (report[step.table] ?? 0) + n;
         this.o.stats.inc(`store_pruned_${step.table}_total`, n);
         this.o.onPruned?.(step.table);
-        // Give freed pages back to the file system a little at a time (no-op without auto_vacuum).
-        this.db.pragma('incremental_vacuum(256)');
+        // Give the pages this batch freed back to the file system (no-op without auto_vacuum).
+        this.db.pragma('incremental_vacuum');
       }
       if (n < this.batch) return;
       await yieldLoop();
@@ -175,38 +188,9 @@ export class Retention {
   private async pass(): Promise<PruneReport> {
     const report: PruneReport = {};
     const now = this.now();
-    for (const s of this.steps) await this.deleteAll(s, s.cutoff(now), report);
-    if (this.stopped) return report;
-    // Quota over the whole data dir: files of other sinks count too, but only the store is pruned here.
-    const dbOnDisk = (
-      await Promise.all(
-        this.dbFiles.map((f) =>
-          stat(f).then(
-            (s) => s.size,
-            () => 0,
-          ),
-        ),
-      )
-    ).reduce((a, b) => a + b, 0);
-    const others = Math.max(0, (await dirBytes(this.o.dataDir)) - dbOnDisk);
-    if (this.stopped) return report;
-    const target = this.o.maxDisk - others;
-    const over = (): boolean => this.storeBytes() > Math.max(0, target);
-    if (over()) {
-      // When other files alone exceed the quota, only the bulky attacker data goes: counters are the long view
-      // and cost little; dropping them would not bring the dir under the quota anyway.
-      const steps = target > 0 ? this.steps : this.steps.slice(0, 2);
-      if (target <= 0)
-        this.o.log.warn(
-          { others, maxDisk: this.o.maxDisk },
-          'files outside the store exceed the quota by themselves',
-        );
-      for (const s of steps) {
-        if (!over()) break;
-        await this.deleteAll(s, Number.MAX_SAFE_INTEGER, report, () => !over());
-      }
-      this.o.stats.inc('store_quota_runs_total');
-    }
+    const retainMs = { data: this.o.retainDays * DAY, counters: this.o.retainCounterDays * DAY };
+    for (const s of this.steps)
+      await this.deleteAll(s, Math.floor((now - retainMs[s.tier]) / s.unit), report);
     const pruned = Object.values(report).reduce((a, b) => a + b, 0);
     if (pruned > 0) this.o.log.info({ pruned: report, storeBytes: this.storeBytes() }, 'store pruned');
     this.o.stats.set('store_bytes', this.storeBytes());

@@ -4,7 +4,13 @@
 import type { SensorContext } from '../core/context.js';
 import type { SessionEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { FilePart, patternRoot, retainMs } from './file-part.js';
 import { JsonlWriter } from './jsonl.js';
+
+/** A file sink: its files are a part of the data dir's quota. */
+export interface FileSinkComponent extends Component {
+  readonly disk: FilePart;
+}
 
 /** The line written for one session (docs/outputs.md documents every field). */
 export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
@@ -40,8 +46,17 @@ function respondFields(ev: SessionEvent): Partial<SessionEvent> {
   return f;
 }
 
-export async function startSessionsSink(ctx: SensorContext): Promise<Component> {
-  const w = new JsonlWriter(ctx, { pattern: ctx.cfg.sessionsFile, name: 'sessions' });
+export async function startSessionsSink(ctx: SensorContext): Promise<FileSinkComponent> {
+  const { cfg } = ctx;
+  const disk: FilePart = new FilePart({
+    ...{ name: 'sessions', tier: 'data', retainMs: retainMs(cfg, 'data') },
+    root: patternRoot(cfg.dataDir, cfg.sessionsFile),
+    onRemoved: () => w.reopen(),
+  });
+  const w = new JsonlWriter(ctx, {
+    ...{ pattern: cfg.sessionsFile, name: 'sessions' },
+    onWrite: (path, bytes) => disk.added(path, bytes),
+  });
   const off = ctx.bus.on('session', (ev) => w.write(sessionRecord(ev)));
   const c = component(
     'sessions-sink',
@@ -61,5 +76,5 @@ export async function startSessionsSink(ctx: SensorContext): Promise<Component> 
       void w.close();
     },
   );
-  return { ...c, reopen: () => w.reopen() };
+  return { ...c, reopen: () => w.reopen(), disk };
 }

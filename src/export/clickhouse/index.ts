@@ -16,7 +16,8 @@ import { attemptOf } from '../../store/index.js';
 import { openClient, parseClickHouseUrl, redacted } from '../../store/clickhouse/client.js';
 import { dropOldPartitions } from '../../store/clickhouse/retention.js';
 import { migrate } from '../../store/clickhouse/schema.js';
-import { DiskSpool } from '../spool.js';
+import type { DiskPart } from '../../store/disk-quota.js';
+import { DiskSpool, spoolPart } from '../spool.js';
 import { BatchBuilder, BatchIds, type Chunk } from './batch.js';
 import { sendChunk } from './sender.js';
 
@@ -33,6 +34,8 @@ const CLOSE_FLUSH_MS = 5_000;
 export interface ShipperComponent extends Component {
   /** Resolves once the spool is empty and nothing is folded (tests, benchmarks). */
   drained(): Promise<void>;
+  /** The spool as a part of the data dir's quota. */
+  readonly disk: DiskPart;
 }
 
 export async function startClickHouseShipper(
@@ -215,5 +218,5 @@ export async function startClickHouseShipper(
       void ch.close();
     },
   );
-  return Object.assign(c, { drained });
+  return Object.assign(c, { drained, disk: spoolPart(spool, 'clickhouse_spool') });
 }
