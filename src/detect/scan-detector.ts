@@ -97,6 +97,8 @@ export class ScanDetector {
   private readonly updateEvery: number;
   private readonly maxEpisodes: number;
   private readonly epoch: number;
+  /** Whether the last touch() counted a probe type new to its source's activity (no result object). */
+  private typeWasNew = false;
 
   constructor(private readonly o: ScanDetectorOptions) {
     const c = o.cfg;
@@ -165,9 +167,6 @@ export class ScanDetector {
     }
     return (p.options?.length ?? 0) >= 3 ? SYN_STACK : SYN;
   }
-
-  /** Whether the last touch() counted a probe type new to its source's activity. */
-  private typeWasNew = false;
 
   /** The source's entry, created or refreshed, with this probe's kind counted. */
   private touch(key: Key, kind: number, t: number): Source {
