@@ -158,7 +158,7 @@ test(
     const src = '198.18.0.50';
     const s = await startSensor(bed, sensorArgs(bed));
     try {
-      const masscan = await bed.exec(bed.scannerNs, ...masscanRun(bed, src), { timeoutMs: 45_000 });
+      const masscan = await bed.exec(bed.scannerNs, ...masscanRun(bed, src), { timeoutMs: 90_000 });
       assert.equal(masscan.code, 0, masscan.stderr.slice(0, 300));
       const open = await openScan(s, src);
       assert.equal(open.probe, 'syn');
