@@ -51,6 +51,18 @@ export const OPTIONS = {
   tls: choice(['on', 'off'] as const, 'on', 'complete TLS handshakes when the first bytes are a ClientHello'),
   tlsCert: str('', 'TLS certificate (PEM); default: self-signed, generated into the data dir', 'FILE'),
   tlsKey: str('', 'TLS private key (PEM) for --tls-cert', 'FILE'),
+  tlsHandshakeRate: int(
+    2000,
+    'TLS handshakes per second in total; beyond, a session is recorded as plain TCP with its ClientHello fields and closed',
+    1,
+    1_000_000,
+  ),
+  tlsHandshakeRateSource: int(
+    20,
+    'TLS handshakes per second from one source address (beyond: as --tls-handshake-rate)',
+    1,
+    1_000_000,
+  ),
   sessionsFile: str(
     'sessions/%Y-%m-%d.jsonl',
     'session file name, strftime pattern (UTC) under the data dir',

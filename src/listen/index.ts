@@ -10,6 +10,7 @@ import { createTarpit } from './tarpit.js';
 import { startPorts } from './ports.js';
 import { Sessions } from './sessions.js';
 import { honeypotTlsOptions, loadOrCreateCertificate } from './tls/certificate.js';
+import { HandshakeBudget } from './tls/handshake-budget.js';
 import { startTransparent } from './transparent.js';
 
 export async function startListener(ctx: SensorContext): Promise<Component> {
@@ -20,9 +21,10 @@ export async function startListener(ctx: SensorContext): Promise<Component> {
       ? createSecureContext(honeypotTlsOptions(await loadOrCreateCertificate(cfg, ctx.log)))
       : undefined;
   const tarpit = cfg.tarpit ? createTarpit(ctx) : undefined;
+  const handshakes = new HandshakeBudget(cfg.tlsHandshakeRate, cfg.tlsHandshakeRateSource);
   const responder = cfg.respond === 'on' ? createResponder(ctx, await PERSONA_MODULES(ctx)) : undefined;
   const udpResponder = cfg.respondUdp === 'on' ? new UdpResponder(ctx) : undefined;
-  const sessions = new Sessions(ctx, { secureContext, tarpit, responder, udpResponder });
+  const sessions = new Sessions(ctx, { secureContext, handshakes, tarpit, responder, udpResponder });
   let sockets: Component;
   try {
     sockets =

@@ -17,10 +17,12 @@ import type { UdpResponder } from '../respond/udp.js';
 import { readFdLimit } from './fd-limit.js';
 import { startTcpEngine, type EngineCounters, type EngineRecord, type TcpEngine } from './tcp-engine.js';
 import { TcpSession, type SessionOwner } from './tcp-session.js';
+import type { HandshakeBudget } from './tls/handshake-budget.js';
 import type { Datagram, SessionHandler, Tarpit } from './types.js';
 
 export interface SessionsOptions {
   secureContext?: SecureContext | undefined;
+  handshakes?: HandshakeBudget | undefined;
   tarpit?: Tarpit | undefined;
   /** --respond on: personas answer; the engine hands over their ports and first bytes. */
   responder?: Responder | undefined;
@@ -262,6 +264,12 @@ export class Sessions implements SessionHandler, SessionOwner {
       ev.sent = payloadEntries([{ time: Date.now(), data: reply }]);
     }
     this.ctx.bus.emit(ev);
+  }
+
+  admitHandshake(src: string): boolean {
+    if (this.opts.handshakes?.admit(src) !== false) return true;
+    this.ctx.stats.inc('listener_tls_over_budget_total');
+    return false;
   }
 
   /** Called by a session when it ends (once; later calls are ignored). */

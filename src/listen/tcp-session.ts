@@ -19,6 +19,8 @@ export interface SessionOwner {
   readonly secureContext: SecureContext | undefined;
   /** Picks and runs personas (--respond on). */
   readonly responder: Responder | undefined;
+  /** Whether a handshake with this source fits the budget now (false: recorded as plain TCP and closed). */
+  admitHandshake(src: string): boolean;
   ended(session: TcpSession, reason: CloseReason): void;
 }
 
@@ -85,6 +87,8 @@ export class TcpSession {
   /** First application bytes held while the responder cannot tell the protocol yet. */
   private idHead: Buffer | undefined;
   private identified = false;
+  /** A ClientHello over the handshake budget: recorded with its fields, as plain TCP, never answered. */
+  private overBudget = false;
 
   constructor(
     readonly owner: SessionOwner,
@@ -105,7 +109,7 @@ export class TcpSession {
   }
 
   get proto(): 'tcp' | 'tls' {
-    return this.ch ? 'tls' : 'tcp';
+    return this.ch && !this.overBudget ? 'tls' : 'tcp';
   }
 
   private watch(s: Socket): void {
@@ -154,7 +158,12 @@ export class TcpSession {
     if (r === 'more') return;
     if (r instanceof Error) return this.asPlain(); // TLS-looking bytes that are not a ClientHello: keep them
     this.ch = r;
-    this.upgrade();
+    if (this.owner.admitHandshake(this.src)) return this.upgrade();
+    // Never answered (no persona either): the record keeps the held ClientHello as its payload.
+    this.overBudget = true;
+    this.phase = 'plain';
+    this.hello = undefined;
+    this.owner.ended(this, 'shed');
   }
 
   /** The first bytes were not TLS: record what was held back as ordinary reads. */

@@ -168,28 +168,54 @@ function parseExtension(ch: ClientHello, type: number, data: Reader): void {
 }
 
 /**
+ * Bytes appended into one buffer whose capacity doubles (up to a cap): n bytes over k reads cost O(n)
+ * copying, where concatenating everything again at each read would cost O(n·k).
+ */
+class Accumulator {
+  private buf = Buffer.alloc(0);
+  length = 0;
+
+  constructor(private readonly cap: number) {}
+
+  append(b: Buffer): void {
+    const need = this.length + b.length;
+    if (need > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(need, Math.min(this.cap, Math.max(512, 2 * this.buf.length))));
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    b.copy(this.buf, this.length);
+    this.length = need;
+  }
+
+  /** The bytes so far (a view: valid until the next append). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/**
  * Incremental reader: push the bytes of a connection as they come; it returns the ClientHello once the
  * handshake message is complete (even when split over several records), 'more' until then, or an Error
- * when the bytes are not a ClientHello or exceed maxBytes.
+ * when the bytes are not a ClientHello or exceed maxBytes. Each byte is copied a bounded number of times.
  */
 export class ClientHelloReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly stream: Accumulator;
   private consumed = 0; // bytes of the stream already taken as records
-  private handshake: Buffer[] = [];
-  private handshakeLen = 0;
+  private readonly handshake: Accumulator;
   private result: ClientHello | Error | undefined;
 
-  constructor(private readonly maxBytes = MAX_CLIENT_HELLO_BYTES) {}
+  constructor(private readonly maxBytes = MAX_CLIENT_HELLO_BYTES) {
+    this.stream = new Accumulator(maxBytes);
+    this.handshake = new Accumulator(maxBytes);
+  }
 
   push(chunk: Buffer): ClientHello | 'more' | Error {
     if (this.result) return this.result;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered > this.maxBytes)
+    if (this.stream.length + chunk.length > this.maxBytes)
       return (this.result = new Error(`ClientHello over ${this.maxBytes} bytes`));
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [data];
+    this.stream.append(chunk);
+    const data = this.stream.view();
     while (data.length - this.consumed >= RECORD_HEADER) {
       const at = this.consumed;
       if (data[at] !== RECORD_HANDSHAKE || data[at + 1] !== 0x03)
@@ -197,8 +223,7 @@ export class ClientHelloReader {
       const len = data.readUInt16BE(at + 3);
       if (len === 0 || len > MAX_RECORD + 2048) return (this.result = new Error('bad record length'));
       if (data.length - at - RECORD_HEADER < len) break;
-      this.handshake.push(data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len));
-      this.handshakeLen += len;
+      this.handshake.append(data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len));
       this.consumed += RECORD_HEADER + len;
       const done = this.tryHandshake();
       if (done) return (this.result = done);
@@ -207,13 +232,12 @@ export class ClientHelloReader {
   }
 
   private tryHandshake(): ClientHello | Error | undefined {
-    if (this.handshakeLen < 4) return undefined;
-    const hs = Buffer.concat(this.handshake);
-    this.handshake = [hs];
+    if (this.handshake.length < 4) return undefined;
+    const hs = this.handshake.view();
     if (hs[0] !== HANDSHAKE_CLIENT_HELLO) return new Error('first handshake message is not a ClientHello');
     const bodyLen = hs.readUIntBE(1, 3);
     if (bodyLen > this.maxBytes) return new Error('ClientHello length over the cap');
     if (hs.length < 4 + bodyLen) return undefined;
-    return parseClientHelloBody(hs.subarray(4, 4 + bodyLen));
+    return parseClientHelloBody(hs.subarray(4, 4 + bodyLen)); // keeps numbers and strings, no view
   }
 }
