@@ -5,7 +5,7 @@
 import { EventBus } from './core/bus.js';
 import type { SensorContext } from './core/context.js';
 import type { Component } from './core/lifecycle.js';
-import type { Logger } from './core/log.js';
+import { RateLimitedLog, type Logger } from './core/log.js';
 import { Stats } from './core/stats.js';
 import type { Config } from './config/schema.js';
 import { startCapture } from './capture/index.js';
@@ -40,7 +40,9 @@ function assembly(
 ): { ctx: SensorContext; sensor: Sensor; add: (c?: Component) => void } {
   const bus = new EventBus();
   const ctx: SensorContext = { cfg, bus, log, stats: new Stats() };
-  bus.onError = (err) => log.error({ err }, 'event subscriber failed');
+  // A subscriber failing on one event may fail on every event an attacker sends: rate-limited.
+  const subscriberErrors = new RateLimitedLog(log);
+  bus.onError = (err) => subscriberErrors.error('subscriber', { err }, 'event subscriber failed');
   const parts: Component[] = [];
   const add = (c: Component | undefined): void => void (c && parts.push(c));
   const sensor: Sensor = {

@@ -3,6 +3,7 @@
 import type { SensorContext } from '../core/context.js';
 import type { ProbeEvent } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
+import { RateLimitedLog } from '../core/log.js';
 import { PacketCounters } from './counters.js';
 import { watchOwnAddresses } from './own-addresses.js';
 import { PacketsReport } from './packets-report.js';
@@ -11,9 +12,7 @@ import { LiveSource } from './source.js';
 export async function startCapture(ctx: SensorContext): Promise<Component> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'capture' });
-  const onProbe = (p: ProbeEvent): void => {
-    if (bus.hasListeners('probe')) bus.emit(p);
-  };
+  const onProbe = (p: ProbeEvent): void => void (bus.hasListeners('probe') && bus.emit(p));
   const counters = new PacketCounters({
     excludePrivate: cfg.excludePrivate,
     onlyDst: [...cfg.onlyDst],
@@ -30,13 +29,13 @@ export async function startCapture(ctx: SensorContext): Promise<Component> {
     stopWatch();
     throw err;
   }
+  const decodeErrors = new RateLimitedLog(log);
   source.start((buf, count, linktype) => {
     try {
       counters.addBatch(buf, count, linktype);
     } catch (err) {
-      // A decoder bug must not take the sensor down; the batch is lost and counted.
-      stats.inc('capture_batch_errors_total');
-      log.error({ err }, 'batch decode failed');
+      stats.inc('capture_batch_errors_total'); // a decoder bug must not take the sensor down: lost, counted
+      decodeErrors.error('decode', { err }, 'batch decode failed (logged at most once a minute)');
     }
     stats.inc('capture_packets_total', count);
     stats.inc('capture_batches_total');

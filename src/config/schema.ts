@@ -179,6 +179,17 @@ export const OPTIONS = {
     'token for the dashboard and API: required off loopback (generated and logged once when not given), and on loopback too when given',
     'TOKEN',
   ),
+  httpTls: choice(
+    ['auto', 'on', 'off'] as const,
+    'auto',
+    'serve the dashboard over HTTPS (auto: on off loopback, off on loopback)',
+  ),
+  httpTlsCert: str(
+    '',
+    "dashboard certificate (PEM); default: the listener's (--tls-cert or the data dir's)",
+    'FILE',
+  ),
+  httpTlsKey: str('', 'dashboard private key (PEM) for --http-tls-cert', 'FILE'),
   store: choice(['sqlite', 'off'] as const, 'sqlite', 'embedded SQLite store in the data dir'),
   retainDays: int(30, 'days that sessions, payloads, events and raw files are kept', 1, 100_000),
   retainCounterDays: int(400, 'days that counters, daily rows and daily CSVs are kept', 1, 100_000),

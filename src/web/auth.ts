@@ -56,8 +56,29 @@ export function isAuthorized(req: IncomingMessage, token: string): boolean {
   return cookie !== undefined && safeEqual(cookie, cookieValue(token));
 }
 
-export function sessionCookie(token: string): string {
-  return `${COOKIE_NAME}=${cookieValue(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000`;
+/** The login cookie; `secure` (served over HTTPS) adds Secure so a browser never sends it in clear. */
+export function sessionCookie(token: string, secure = false): string {
+  const flags = `HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000${secure ? '; Secure' : ''}`;
+  return `${COOKIE_NAME}=${cookieValue(token)}; ${flags}`;
+}
+
+/**
+ * A request another site made a browser send (CSRF, or a page reading the API through a logged-in cookie):
+ * Sec-Fetch-Site other than same-origin/none, or an Origin that is not this server's Host. Clients that send
+ * neither header (curl, scripts) are not browsers acting for another site.
+ */
+export function isCrossSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  const host = req.headers.host;
+  if (!host) return true;
+  try {
+    return new URL(origin).host !== new URL(`http://${host}`).host;
+  } catch {
+    return true; // "null" (sandboxed frames, file:) or garbage
+  }
 }
 
 /**

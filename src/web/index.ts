@@ -3,14 +3,15 @@
 // --http-token, or a token generated here and logged once at start.
 import { parseHostPort } from '../config/units.js';
 import type { SensorContext } from '../core/context.js';
-import { TidewatchError } from '../core/errors.js';
+import { ConfigError, TidewatchError } from '../core/errors.js';
 import { component, type Component } from '../core/lifecycle.js';
 import type { MetricsComponent } from '../export/prometheus.js';
+import { loadOrCreateCertificate, readGiven } from '../listen/tls/certificate.js';
 import type { QueryStore } from '../store/query.js';
 import { generateToken, isLoopbackAddress } from './auth.js';
 import { createWebServer } from './server.js';
 
-/** Shorter --http-token values are accepted with a warning. */
+/** Off loopback, a shorter --http-token is refused at start; on loopback it is accepted with a warning. */
 export const MIN_TOKEN_CHARS = 16;
 
 export interface WebDeps {
@@ -37,9 +38,16 @@ export async function startWeb(ctx: SensorContext, deps: WebDeps): Promise<WebCo
     // Printed once so the operator can log in; set --http-token to keep one across restarts.
     log.warn({ token }, `dashboard token (generated; set --http-token to choose one): ${token}`);
   }
-  if (cfg.httpToken && cfg.httpToken.length < MIN_TOKEN_CHARS)
+  if (cfg.httpToken && cfg.httpToken.length < MIN_TOKEN_CHARS) {
+    if (!loopback)
+      throw new ConfigError(
+        `--http-token is shorter than ${MIN_TOKEN_CHARS} characters, too easy to guess off loopback; choose a longer one or leave it unset to have one generated`,
+      );
     log.warn(`--http-token is shorter than ${MIN_TOKEN_CHARS} characters: easy to guess`);
+  }
+  const tls = await dashboardTls(ctx, loopback);
   const web = createWebServer({
+    ...(tls && { tls }),
     host: addr.host,
     port: addr.port,
     ...(token !== undefined && { token }),
@@ -61,8 +69,13 @@ export async function startWeb(ctx: SensorContext, deps: WebDeps): Promise<WebCo
   }
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   log.info(
-    { http: `${host}:${bound.port}`, auth: token ? 'token' : 'loopback', store: Boolean(deps.store) },
-    `dashboard on http://${host}:${bound.port}/`,
+    {
+      http: `${host}:${bound.port}`,
+      auth: token ? 'token' : 'loopback',
+      tls: Boolean(tls),
+      store: Boolean(deps.store),
+    },
+    `dashboard on ${tls ? 'https' : 'http'}://${host}:${bound.port}/`,
   );
   return {
     ...component(
@@ -72,4 +85,23 @@ export async function startWeb(ctx: SensorContext, deps: WebDeps): Promise<WebCo
     ),
     address: { host: bound.address, port: bound.port },
   };
+}
+
+/**
+ * The dashboard's certificate when it is served over HTTPS (--http-tls on, or auto off loopback, so the
+ * token never crosses the network in clear): --http-tls-cert/--http-tls-key, else the listener's.
+ */
+async function dashboardTls(ctx: SensorContext, loopback: boolean) {
+  const { cfg } = ctx;
+  if (Boolean(cfg.httpTlsCert) !== Boolean(cfg.httpTlsKey))
+    throw new ConfigError('--http-tls-cert and --http-tls-key go together: give both or neither');
+  if (cfg.httpTls === 'off' || (cfg.httpTls === 'auto' && loopback)) {
+    if (!loopback)
+      ctx.log.warn('--http-tls off on a non-loopback address: the token crosses the network in clear');
+    return undefined;
+  }
+  const id = cfg.httpTlsCert
+    ? await readGiven(cfg.httpTlsCert, cfg.httpTlsKey, '--http-tls-cert/--http-tls-key')
+    : await loadOrCreateCertificate(cfg, ctx.log);
+  return { cert: id.cert, key: id.key };
 }

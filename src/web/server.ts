@@ -2,8 +2,10 @@
 // /metrics, /api/*, the dashboard pages and their static files). node:http on purpose: a dozen GET routes
 // need no framework, and every limit (header size, timeouts, connections, body size) is set in one place.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/log.js';
 import type { Stats } from '../core/stats.js';
 import { HttpError, sendError } from './http-util.js';
 import { LiveHub } from './live.js';
@@ -13,6 +15,8 @@ import { StaticFiles } from './static-files.js';
 export interface WebServerOptions extends RouteOptions {
   host: string;
   port: number;
+  /** Certificate and key: served over HTTPS (TLS 1.2 and later, Node's default ciphers). */
+  tls?: SecureContextOptions;
 }
 
 /** Limits of the server, named with units. */
@@ -37,14 +41,16 @@ export interface WebServer {
 
 export function createWebServer(opts: WebServerOptions): WebServer {
   const live = new LiveHub(opts.bus, opts.stats);
-  const routes = new Routes(opts, new StaticFiles(), live, LIMITS);
-  const server = createServer(
-    { maxHeaderSize: LIMITS.maxHeaderBytes, requestTimeout: LIMITS.requestTimeoutMs },
-    (req, res) => {
-      opts.stats.inc('web_requests_total');
-      routes.handle(req, res).catch((err: unknown) => answerError(req, res, err, opts));
-    },
-  );
+  const routes = new Routes({ ...opts, secure: opts.tls !== undefined }, new StaticFiles(), live, LIMITS);
+  const limits = { maxHeaderSize: LIMITS.maxHeaderBytes, requestTimeout: LIMITS.requestTimeoutMs };
+  const errors = new RateLimitedLog(opts.log);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    opts.stats.inc('web_requests_total');
+    routes.handle(req, res).catch((err: unknown) => answerError(req, res, err, { ...opts, errors }));
+  };
+  const server: Server = opts.tls
+    ? createHttpsServer({ ...limits, ...opts.tls, minVersion: 'TLSv1.2' }, onRequest)
+    : createServer(limits, onRequest);
   server.headersTimeout = LIMITS.headersTimeoutMs;
   server.keepAliveTimeout = LIMITS.keepAliveTimeoutMs;
   server.maxConnections = LIMITS.maxConnections;
@@ -84,7 +90,7 @@ function answerError(
   req: IncomingMessage,
   res: ServerResponse,
   err: unknown,
-  opts: { stats: Stats; log: Logger },
+  opts: { stats: Stats; errors: RateLimitedLog },
 ): void {
   if (err instanceof HttpError) {
     if (err.status >= 500) opts.stats.inc('web_errors_total');
@@ -94,7 +100,7 @@ function answerError(
     return;
   }
   opts.stats.inc('web_errors_total');
-  opts.log.error({ err, url: req.url?.slice(0, 200) }, 'http request failed');
+  opts.errors.error('request', { err, url: req.url?.slice(0, 200) }, 'http request failed');
   if (!res.headersSent) sendError(req, res, 500, 'internal error (see the sensor log)');
   else res.destroy();
 }

@@ -55,16 +55,16 @@ test(
       assert.equal(await ncTcp(bed, bed.sensorIp, 7777, 'hello'), 'real-service\n');
       // Not taken: --ssh-port (nothing listens there: the kernel refuses it).
       assert.equal(await ncTcp(bed, bed.sensorIp, 2200, 'ssh?'), '');
-      // Not taken: the sensor's own dashboard port answers HTTP (an auth error is fine: it is the dashboard).
+      // Not taken: the sensor's own dashboard port answers HTTPS (an auth error is fine: it is the dashboard).
       const http = await bed.exec(bed.scannerNs, 'curl', [
-        '-s',
+        '-sk',
         '-m',
         '5',
         '-o',
         '/dev/null',
         '-w',
         '%{http_code}',
-        `http://${bed.sensorIp}:8339/`,
+        `https://${bed.sensorIp}:8339/`,
       ]);
       assert.match(http.stdout, /^[1-5]\d\d$/, `dashboard reached: ${http.stdout} ${http.stderr}`);
       await new Promise((r) => setTimeout(r, 500));
