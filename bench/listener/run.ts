@@ -2,10 +2,13 @@
 // and writes to its sessions JSON lines, beside a minimal C epoll accept-read-close server measured in the
 // same run, over loopback in a fresh network namespace per run, driven by a bounded C load client.
 // (2) Resident memory per idle held connection: 10,000 connections that send nothing, held open.
-// Usage: node dist/bench/listener/run.js [--count 30000] [--inflight 64] [--runs 5] [--idle 10000]
+// (3) With --responders: the same rate and CPU per connection with --respond off, --respond on (plain
+// client-first sessions: the persona decision only), and --respond on where the port's persona speaks first
+// (FTP banner at accept), in the same run.
+// Usage: node dist/bench/listener/run.js [--count 30000] [--inflight 64] [--runs 5] [--idle 10000] [--responders]
 // Needs root (namespaces) and gcc.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +21,7 @@ const { values: argv } = parseArgs({
     inflight: { type: 'string', default: '64' },
     runs: { type: 'string', default: '5' },
     idle: { type: 'string', default: '10000' },
+    responders: { type: 'boolean', default: false },
   },
 });
 const COUNT = Math.min(Number(argv.count), 200_000);
@@ -111,7 +115,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function rateRun(kind: 'c' | 'node'): Promise<Rate> {
+async function rateRun(kind: 'c' | 'node', extra: string[] = []): Promise<Rate> {
   const bed = await createTestbed();
   const dataDir = mkdtempSync(join(tmpdir(), 'tw-bench-data-'));
   try {
@@ -119,7 +123,7 @@ async function rateRun(kind: 'c' | 'node'): Promise<Rate> {
     const server =
       kind === 'c'
         ? await spawnReady(bed, cserver, [String(PORT)], /ready/)
-        : await spawnReady(bed, process.execPath, sensorArgs(dataDir), /sensor ready/);
+        : await spawnReady(bed, process.execPath, sensorArgs(dataDir, extra), /sensor ready/);
     const cpu0 = cpuSeconds(server.pid!);
     const r = await bed.exec(
       bed.sensorNs,
@@ -208,6 +212,36 @@ async function idleRun(
     await bed.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+if (argv.responders) {
+  const personas = join(dir, 'personas.toml');
+  writeFileSync(personas, `[ports.${PORT}]\npersona = "ftp"\n`);
+  const modes: [string, string[]][] = [
+    ['--respond off', ['--respond', 'off']],
+    ['--respond on, client-first', ['--respond', 'on']],
+    ['--respond on, banner port (FTP)', ['--respond', 'on', '--personas', personas]],
+  ];
+  const res = new Map<string, Rate[]>(modes.map(([m]) => [m, []]));
+  for (let i = 0; i < RUNS; i++)
+    for (const [m, extra] of modes) {
+      const r = await rateRun('node', extra);
+      res.get(m)!.push(r);
+      console.log(
+        `run ${i + 1} ${m}: ${r.rate} conn/s, ${r.cpuUs!.toFixed(1)} µs CPU/conn (${r.errors} errors)`,
+      );
+    }
+  const off = median(res.get(modes[0]![0])!.map((r) => r.rate));
+  for (const [m] of modes) {
+    const rs = res.get(m)!;
+    const rate = median(rs.map((r) => r.rate));
+    console.log(
+      `${m}: median ${rate} conn/s (${(rate / off).toFixed(2)} of --respond off), ` +
+        `${median(rs.map((r) => r.cpuUs!)).toFixed(1)} µs CPU/conn`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const rates: Record<'c' | 'node', Rate[]> = { c: [], node: [] };
