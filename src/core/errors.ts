@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'TW_ERR_LISTEN'
   | 'TW_ERR_STORE'
   | 'TW_ERR_HTTP'
-  | 'TW_ERR_CLICKHOUSE';
+  | 'TW_ERR_CLICKHOUSE'
+  | 'TW_ERR_RULES';
 
 export class TidewatchError extends Error {
   readonly code: ErrorCode;
