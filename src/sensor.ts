@@ -1,4 +1,4 @@
-// Wires sources → detectors → sinks (DESIGN §2). Annotators (geo, tags) subscribe first so they complete
+// Wires sources → detectors → sinks (DESIGN §2). Annotators (geo, tags, intel) subscribe first so they complete
 // events before any sink writes them, and the detector hands scan events to the block policy before emitting
 // them; sinks start before sources so nothing emitted is lost; sources stop first on close so their last
 // events (open sessions, final counters) still reach open sinks.
@@ -9,6 +9,7 @@ import { RateLimitedLog, type Logger } from './core/log.js';
 import { Stats } from './core/stats.js';
 import type { Config } from './config/schema.js';
 import { startCapture } from './capture/index.js';
+import { startCampaigns } from './detect/campaigns.js';
 import { startDetectors, startTagger } from './detect/index.js';
 import { startEnricher } from './enrich/index.js';
 import { startClickHouseShipper } from './export/clickhouse/index.js';
@@ -16,6 +17,7 @@ import { startJsonTcp } from './export/json-tcp.js';
 import { startMetrics } from './export/prometheus.js';
 import { startBlocker } from './firewall/index.js';
 import { claimDataDir } from './firewall/restart.js';
+import { startIntel } from './intel/index.js';
 import { startListener } from './listen/index.js';
 import { startDailyCsv } from './store/daily-csv.js';
 import { DiskQuota } from './store/disk-quota.js';
@@ -93,6 +95,9 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     add(enricher);
     const tagger = await startTagger(ctx);
     add(tagger);
+    // intel after enrich and the tagger: it adds to their tags.
+    const intel = await startIntel(ctx);
+    add(intel);
     const blocker = cfg.block !== 'off' ? await startBlocker(ctx) : undefined;
     add(blocker);
     // Sinks.
@@ -126,8 +131,16 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     add(metrics);
     // Detectors, then sources, then the web server.
     // The detector hands every scan episode to the block policy, also those the alert budget keeps back,
-    // and reads the tagger's memory for the tags its scan events carry.
-    add(await startDetectors(ctx, { judge: blocker?.judge, tagsFor: tagger.tagsFor }));
+    // and reads the tagger's memory for the tags its scan events carry; benign research scanners under
+    // --benign-scanners ignore are counted but never judged nor reported.
+    add(
+      await startDetectors(ctx, {
+        judge: blocker?.judge,
+        tagsFor: tagger.tagsFor,
+        ignoreSource: intel.ignored,
+      }),
+    );
+    add(await startCampaigns(ctx, { firstSeenOf: store?.firstSeenOf }));
     if (cfg.capture) add(await startCapture(ctx));
     if (cfg.listen !== 'off') add(await startListener(ctx));
     if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));

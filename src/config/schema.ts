@@ -158,6 +158,35 @@ export const OPTIONS = {
   spikeScore: num(4, 'score (deviations above the baseline) that makes a spike', 0.5, 1000),
   spikeMinCount: int(10, 'distinct sources in an interval below which no spike is raised', 1, 1_000_000),
 
+  // ── intelligence (src/intel) ───────────────────────────────────────────────────────────────────
+  rules: str(
+    '',
+    'directory of user rules (TOML, docs/rules.md) added to the shipped rules/; SIGHUP reloads them',
+    'DIR',
+  ),
+  benignList: list(
+    '',
+    'files of benign scanner ranges ("CIDR org" lines) added to the shipped research-scanner list',
+    'FILES',
+  ),
+  benignScanners: choice(
+    ['tag', 'ignore'] as const,
+    'tag',
+    'research scanners from published ranges: tag them benign:<org>, or also never alert on nor block them',
+  ),
+  maxSignatures: int(
+    100_000,
+    'session signatures tracked for campaigns at most (least recently seen evicted and counted)',
+    100,
+    10_000_000,
+  ),
+  campaignMinSources: int(
+    5,
+    'distinct sources in one --spike-interval that make a new signature a campaign',
+    2,
+    1_000_000,
+  ),
+
   // ── blocking (src/firewall) ────────────────────────────────────────────────────────────────────
   block: choice(
     ['off', 'dry-run', 'on'] as const,

@@ -84,6 +84,15 @@ export interface SessionEvent extends EventBase {
   ssh?: SshInfo;
   tags?: Tag[];
   geo?: Geo;
+  /** From intel (src/intel): the protocol the first bytes speak, whatever the port. */
+  app?: string;
+  /** CVE ids of the rules that matched, sorted (their tags are in `tags`, confidence 1). */
+  cves?: string[];
+  /** Ids of the rules that matched. */
+  rules?: string[];
+  /** What a dropper would fetch: URLs and their hosts (never fetched nor resolved). */
+  iocs?: { urls: string[]; hosts: string[] };
+  signature?: { template: string; sha256: string };
 }
 
 export type ProbeKind = 'syn' | 'fin' | 'null' | 'xmas' | 'ack' | 'maimon' | 'udp' | 'connect' | 'other';
@@ -202,7 +211,30 @@ export interface BlockEvent extends EventBase {
   reason: string;
 }
 
-export type SensorEvent = SessionEvent | PacketsEvent | ScanEvent | SpikeEvent | BlockEvent;
+/**
+ * A campaign: a session signature that is new to this store and reached --campaign-min-sources distinct
+ * sources in one interval, or a known signature whose sources spiked over its own baseline.
+ */
+export interface CampaignEvent extends EventBase {
+  type: 'campaign';
+  kind: 'new' | 'spike';
+  signature: string;
+  app: string;
+  /** The first request line or payload prefix, as text (bounded). */
+  example: string;
+  tags: string[];
+  cves: string[];
+  /** Distinct sources of the signature in the current interval. */
+  sources: number;
+  interval_s: number;
+  baseline: { mean: number; sd: number };
+  first_seen: string;
+  ports: number[];
+  /** Distinct sources per interval, oldest first, the current one last (for sparklines). */
+  series: number[];
+}
+
+export type SensorEvent = SessionEvent | PacketsEvent | ScanEvent | SpikeEvent | BlockEvent | CampaignEvent;
 export type AnyEvent = SensorEvent | ProbeEvent;
 export type EventType = AnyEvent['type'];
 

@@ -45,6 +45,8 @@ export interface DetectorOptions {
   judge?: (ev: ScanEvent, reported: boolean) => void;
   /** The tagger's memory (detect/tagger.ts): the tags a scan event of this source carries. */
   tagsFor?: (src: string) => Tag[] | undefined;
+  /** Sources whose scans are counted but never reported (so never blocked): benign scanners under ignore. */
+  ignoreSource?: (src: string) => boolean;
 }
 
 export async function startDetectors(ctx: SensorContext, opts: DetectorOptions = {}): Promise<Component> {
@@ -54,14 +56,19 @@ export async function startDetectors(ctx: SensorContext, opts: DetectorOptions =
   const limiter = new RateLimiter(cfg.maxAlertsPerMinute, now());
   const budget = new AlertBudget(budgetRates(cfg.maxAlertsPerMinute), now(), limiter);
   const via = countedVia(cfg);
+  const ignored = (src: string): boolean => opts.ignoreSource?.(src) ?? false;
   const scans = new ScanDetector({
     cfg,
     stats,
     countVia: via,
     now,
     budget,
-    judge: opts.judge,
-    emit: (ev) => bus.emit(ev),
+    // Benign scanners under --benign-scanners ignore: counted, never judged (blocked) nor reported.
+    judge: opts.judge && ((ev, reported) => void (ignored(ev.src) || opts.judge!(ev, reported))),
+    emit: (ev) => {
+      if (ignored(ev.src)) stats.inc('scan_alerts_benign_ignored_total');
+      else bus.emit(ev);
+    },
     tagsFor: opts.tagsFor,
   });
   const spikes = new SpikeDetector({

@@ -73,6 +73,11 @@ export class Lru<V, K extends Key = Key> {
     this.linkTail(i);
   }
 
+  /** Every entry, least recently used first, without touching the order. */
+  *entries(): IterableIterator<[K, V]> {
+    for (let i = this.head; i >= 0; i = this.next[i]!) yield [this.keys[i]!, this.vals[i]!];
+  }
+
   delete(key: K): boolean {
     const i = this.index.get(key);
     if (i === undefined) return false;

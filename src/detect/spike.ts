@@ -21,11 +21,35 @@ export interface SpikeOptions {
   now: number;
 }
 
-interface Baseline {
+export interface Baseline {
   mean: number;
   var: number;
-  /** Intervals this port's baseline has seen. */
+  /** Intervals this baseline has seen. */
   n: number;
+}
+
+/**
+ * Scores one interval's count against a baseline, then learns it: a running mean while the history is short,
+ * the EWMA (rate alpha) after. Once warm, the update is winsorised: one spike moves the baseline by at most
+ * `cap` deviations' worth. Shared by the per-port spikes and the per-signature campaigns.
+ */
+export function scoreAndLearn(
+  b: Baseline,
+  x: number,
+  alpha: number,
+  warmup: number,
+  cap: number,
+): { score: number; sd: number } {
+  const sd = Math.max(Math.sqrt(b.var), Math.sqrt(Math.max(b.mean, 1)));
+  const score = (x - b.mean) / sd;
+  b.n++;
+  const a = Math.max(alpha, 1 / b.n);
+  const v = b.n > warmup ? Math.min(x, b.mean + cap * sd) : x;
+  const diff = v - b.mean;
+  const incr = a * diff;
+  b.mean += incr;
+  b.var = (1 - a) * (b.var + diff * incr);
+  return { score, sd };
 }
 
 /** Empty intervals replayed at most after a long pause (beyond that the baselines have decayed anyway). */
@@ -79,20 +103,11 @@ export class SpikeDetector {
     for (const key of keys) {
       const x = counts.get(key)?.count ?? 0;
       const b = this.baselines.get(key) ?? { mean: 0, var: 0, n: 0 };
-      const sd = Math.max(Math.sqrt(b.var), Math.sqrt(Math.max(b.mean, 1)));
-      const score = (x - b.mean) / sd;
+      const before = { ...b };
+      const { score, sd } = scoreAndLearn(b, x, this.alpha, this.warmup, this.o.score);
       if (this.seen > this.warmup && x >= this.o.minCount && score >= this.o.score && endMs > 0) {
-        this.raise(key, x, b, sd, score, endMs);
+        this.raise(key, x, before, sd, score, endMs);
       }
-      // Learning rate: a running mean while the port's history is short, the EWMA after. Once warm, the
-      // update is winsorised: one spike moves the baseline by at most `score` deviations' worth.
-      b.n++;
-      const a = Math.max(this.alpha, 1 / b.n);
-      const v = b.n > this.warmup ? Math.min(x, b.mean + this.o.score * sd) : x;
-      const diff = v - b.mean;
-      const incr = a * diff;
-      b.mean += incr;
-      b.var = (1 - a) * (b.var + diff * incr);
       if (b.mean < 0.01 && x === 0) this.baselines.delete(key);
       else this.baselines.set(key, b);
     }

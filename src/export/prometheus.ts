@@ -7,6 +7,7 @@ import type { SensorContext } from '../core/context.js';
 import { countedVia } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
 import { EventMetrics, PREFIX } from './prometheus-events.js';
+import { IntelMetrics } from './prometheus-intel.js';
 import { StatsMetrics } from './prometheus-stats.js';
 
 export interface MetricsComponent extends Component {
@@ -20,7 +21,10 @@ export async function startMetrics(ctx: SensorContext): Promise<MetricsComponent
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
   // Attempts come from capture when it runs (it sees every SYN and datagram); otherwise from the listener.
   // Counting both would count each accepted connection twice.
-  const offs = new EventMetrics(registry, bus, cfg.metricsTopPorts).subscribe(bus, countedVia(cfg));
+  const offs = [
+    ...new EventMetrics(registry, bus, cfg.metricsTopPorts).subscribe(bus, countedVia(cfg)),
+    ...new IntelMetrics(registry).subscribe(bus),
+  ];
   const fromStats = new StatsMetrics(registry, stats);
   return {
     ...component('metrics', async () => {

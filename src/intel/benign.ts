@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { parseAddress } from '../core/ip.js';
+import { parseAddress } from '../core/addresses.js';
 import { TidewatchError } from '../core/errors.js';
 import { shippedFile } from './paths.js';
 

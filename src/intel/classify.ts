@@ -1,6 +1,6 @@
 // One session's intelligence, from its kept bytes alone: protocol, HTTP requests, rule hits, IOCs and
 // signature. Pure (no state, no I/O): the annotator (index.ts), the tests and bench/intel call it alike.
-import type { HttpRecord } from '../core/events.js';
+import type { HttpRequestInfo } from '../core/events.js';
 import { percentDecode } from './decode.js';
 import { type HttpRequest, parseRequests, recordOf } from './http.js';
 import { extractIocs, type Iocs } from './iocs.js';
@@ -18,7 +18,7 @@ export interface SessionBytes {
 
 export interface Intel extends RuleHits {
   app: App;
-  http: HttpRecord[];
+  http: HttpRequestInfo[];
   iocs?: Iocs;
   /** Absent for a session that sent nothing. */
   signature?: Signature;

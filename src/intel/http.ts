@@ -1,7 +1,7 @@
 // A pure HTTP/1.x request parser for what a session kept: request line, headers and body of up to
 // MAX_REQUESTS pipelined or keep-alive requests. One pass over the bytes (indexOf on CR LF), nothing
 // decoded twice; header count and every recorded string are capped.
-import type { HttpRecord } from '../core/events.js';
+import type { HttpRequestInfo } from '../core/events.js';
 import { isHttpRequest } from './protocol.js';
 
 /** What the rules and signatures read: the whole target, every header (lowercase names) and the body. */
@@ -82,8 +82,8 @@ export const header = (r: HttpRequest, name: string): string | undefined =>
   r.headers.find(([k]) => k === name)?.[1];
 
 /** The bounded public record of a parsed request. */
-export function recordOf(r: HttpRequest): HttpRecord {
-  const rec: HttpRecord = {
+export function recordOf(r: HttpRequest): HttpRequestInfo {
+  const rec: HttpRequestInfo = {
     method: cap(r.method, HTTP_FIELD_CAPS.method),
     path: cap(r.target, HTTP_FIELD_CAPS.path),
   };

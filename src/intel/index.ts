@@ -35,6 +35,32 @@ function addTags(ev: { tags?: Tag[] }, names: readonly string[]): void {
   ev.tags = tags;
 }
 
+/** Completes one session event in place with its intelligence. */
+function annotateSession(
+  ev: SessionEvent,
+  rules: readonly Rule[],
+  benignOrg: (ip: string) => string | undefined,
+  maxBytes: number,
+  stats: SensorContext['stats'],
+): void {
+  const payload = joinPayload(ev.payloads, maxBytes);
+  const intel = classify({ proto: ev.proto, dport: ev.dport, payload, commands: ev.commands }, rules);
+  ev.app = intel.app;
+  if (!ev.http?.length && intel.http.length) ev.http = intel.http;
+  if (intel.rules.length) {
+    ev.rules = intel.rules;
+    ev.cves = intel.cves;
+    stats.inc('intel_rule_hits_total');
+  }
+  if (intel.iocs) {
+    ev.iocs = intel.iocs;
+    stats.inc('intel_iocs_total', intel.iocs.urls.length);
+  }
+  if (intel.signature) ev.signature = intel.signature;
+  const org = benignOrg(ev.src);
+  addTags(ev, org ? [...intel.tags, `benign:${org}`] : intel.tags);
+}
+
 export async function startIntel(ctx: SensorContext): Promise<IntelStage> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'intel' });
@@ -43,24 +69,7 @@ export async function startIntel(ctx: SensorContext): Promise<IntelStage> {
   log.info({ rules: rules.length, benign_ranges: benign.size }, 'intel loaded');
 
   const benignOrg = (ip: string): string | undefined => benign.orgOf(ip);
-  const annotate = (ev: SessionEvent): void => {
-    const payload = joinPayload(ev.payloads, cfg.bufsize);
-    const intel = classify({ proto: ev.proto, dport: ev.dport, payload, commands: ev.commands }, rules);
-    ev.app = intel.app;
-    if (!ev.http?.length && intel.http.length) ev.http = intel.http;
-    if (intel.rules.length) {
-      ev.rules = intel.rules;
-      ev.cves = intel.cves;
-      stats.inc('intel_rule_hits_total');
-    }
-    if (intel.iocs) {
-      ev.iocs = intel.iocs;
-      stats.inc('intel_iocs_total', intel.iocs.urls.length);
-    }
-    if (intel.signature) ev.signature = intel.signature;
-    const org = benignOrg(ev.src);
-    addTags(ev, org ? [...intel.tags, `benign:${org}`] : intel.tags);
-  };
+  const annotate = (ev: SessionEvent): void => annotateSession(ev, rules, benignOrg, cfg.bufsize, stats);
   const offs = [
     bus.on('session', (ev) => {
       try {

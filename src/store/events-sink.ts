@@ -1,4 +1,4 @@
-// Writes scan, spike and block events as JSON lines to <data-dir>/events/%Y-%m-%d.jsonl (UTC day files), one
+// Writes scan, spike, block and campaign events as JSON lines to <data-dir>/events/%Y-%m-%d.jsonl (UTC day files), one
 // object per line exactly as on the event bus (docs/events.md). Reopens on SIGHUP; never blocks the loop.
 import { join } from 'node:path';
 import type { SensorContext } from '../core/context.js';
@@ -22,18 +22,21 @@ export async function startEventsSink(ctx: SensorContext): Promise<FileSinkCompo
   const offScan = ctx.bus.on('scan', (ev) => writer.write(ev));
   const offSpike = ctx.bus.on('spike', (ev) => writer.write(ev));
   const offBlock = ctx.bus.on('block', (ev) => writer.write(ev));
+  const offCampaign = ctx.bus.on('campaign', (ev) => writer.write(ev));
   const c = component(
     'events-sink',
     async () => {
       offScan();
       offSpike();
       offBlock();
+      offCampaign();
       await writer.close();
     },
     () => {
       offScan();
       offSpike();
       offBlock();
+      offCampaign();
       void writer.close();
     },
   );

@@ -17,6 +17,8 @@ export interface StoreComponent extends Component {
   readonly query: QueryStore;
   /** The database files as a part of the data dir's quota. */
   readonly disk: DiskPart;
+  /** When this store first saw a session signature (ms), if it ever did (the campaign tracker asks). */
+  firstSeenOf(template: string): number | undefined;
 }
 
 export const FLUSH_MS = 100;
@@ -81,6 +83,7 @@ export async function openStore(
     bus.on('scan', (ev) => writer.addScan(ev)),
     bus.on('spike', (ev) => writer.addSpike(ev)),
     bus.on('block', (ev) => writer.addBlock(ev)),
+    bus.on('campaign', (ev) => writer.addCampaign(ev)),
   ];
   const timer = setInterval(flush, opts.flushMs ?? FLUSH_MS);
   timer.unref();
@@ -119,7 +122,8 @@ export async function openStore(
       if (db.open) db.close();
     },
   );
-  return Object.assign(c, { query, retention, writer, disk: storePart(retention) });
+  const firstSeenOf = (template: string): number | undefined => writer.intel.firstSeen(template);
+  return Object.assign(c, { query, retention, writer, disk: storePart(retention), firstSeenOf });
 }
 
 /** The store's rows as a part of the quota: the tables of a tier in Retention's order, oldest first. */

@@ -3,6 +3,7 @@
 // names its one sensor in `single` (the API answers 404 for any other). Times are ms since the epoch unless
 // named _s.
 import type {
+  CampaignEvent,
   Credential,
   DailyRow,
   Geo,
@@ -77,6 +78,23 @@ export interface SessionRow {
   ssh?: SshInfo;
   tags?: Tag[];
   geo?: Geo;
+  /** From intel: see SessionEvent. */
+  app?: string;
+  cves?: string[];
+  rules?: string[];
+  iocs?: { urls: string[]; hosts: string[] };
+  signature?: { template: string; sha256: string };
+}
+
+/** An IOC (a URL or host a dropper would fetch) with when and by whom it was seen. */
+export interface IocRow {
+  kind: 'url' | 'host';
+  value: string;
+  first_seen: string;
+  last_seen: string;
+  sessions: number;
+  /** The first few sources that sent it. */
+  sources: string[];
 }
 
 /** Optional on every query: only this sensor's data. */
@@ -90,6 +108,10 @@ export interface SessionQuery extends Partial<TimeRange>, SensorFilter {
   proto?: 'tcp' | 'tls' | 'udp';
   /** Substring searched in the payload bytes. */
   text?: string;
+  /** Sessions carrying this tag (a rule tag, benign:<org>, a fingerprint). */
+  tag?: string;
+  /** Sessions with this signature template. */
+  signature?: string;
   limit: number;
   offset: number;
 }
@@ -176,4 +198,8 @@ export interface QueryStore {
   sensors(): Promise<SensorRow[]>;
   /** Spikes grouped by (proto, port, interval) across sensors, newest first. */
   fleetSpikes(q: R & { limit: number }): Promise<FleetSpike[]>;
+  /** Campaign events, newest first (optional: a backend without intel tables answers 404). */
+  campaigns?(q: R & { limit: number; offset: number }): Promise<Page<CampaignEvent>>;
+  /** IOCs last seen in the range, newest first; with src, only those that source sent. */
+  iocs?(q: R & { limit: number; offset: number; src?: string }): Promise<Page<IocRow>>;
 }

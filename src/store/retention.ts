@@ -86,7 +86,20 @@ export class Retention {
     this.steps = [
       timeStep('payloads', 'last_seen', 'data'),
       timeStep('sessions', 'ts', 'data'),
+      // session_tags: WITHOUT ROWID, deleted by its ts index like the daily rows by day.
+      {
+        table: 'session_tags',
+        tier: 'data',
+        unit: 1,
+        del: db.prepare(
+          `DELETE FROM session_tags WHERE (tag, ts, session_id) IN
+             (SELECT tag, ts, session_id FROM session_tags WHERE ts < ? ORDER BY ts LIMIT ?)`,
+        ),
+      },
       timeStep('scans', 'last_seen', 'counters'),
+      timeStep('campaigns', 'ts', 'counters'),
+      timeStep('iocs', 'last_seen', 'counters'),
+      timeStep('signatures', 'last_seen', 'counters'),
       timeStep('spikes', 'ts', 'counters'),
       timeStep('blocks', 'ts', 'counters'),
       dayStep('daily', 'day, src_ip, proto, dst_port, dst_ip'),

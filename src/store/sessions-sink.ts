@@ -32,6 +32,13 @@ export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
     ...respondFields(ev),
     ...(ev.tags?.length ? { tags: ev.tags } : {}),
     ...(ev.geo ? { geo: ev.geo } : {}),
+    ...(ev.http?.length ? { http: ev.http } : {}),
+    ...(ev.commands?.length ? { commands: ev.commands } : {}),
+    ...(ev.app ? { app: ev.app } : {}),
+    ...(ev.cves?.length ? { cves: ev.cves } : {}),
+    ...(ev.rules?.length ? { rules: ev.rules } : {}),
+    ...(ev.iocs ? { iocs: ev.iocs } : {}),
+    ...(ev.signature ? { signature: ev.signature } : {}),
   };
 }
 

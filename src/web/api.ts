@@ -127,7 +127,7 @@ const ROUTES: Record<string, Route> = {
       if (!row) throw new HttpError(404, `no session ${rest} in the store`);
       return row;
     }
-    const p = new Params(q, [...RANGE, ...PAGE, 'port', 'src', 'proto', 'text']);
+    const p = new Params(q, [...RANGE, ...PAGE, 'port', 'src', 'proto', 'text', 'tag', 'signature']);
     return s.sessions({
       ...p.optionalRange(),
       ...sensorOf(p, s),
@@ -135,6 +135,8 @@ const ROUTES: Record<string, Route> = {
       ...withOpt('src', p.ip('src')),
       ...withOpt('proto', p.choice('proto', ['tcp', 'tls', 'udp'] as const)),
       ...withOpt('text', p.text('text')),
+      ...withOpt('tag', p.text('tag', 80)),
+      ...withOpt('signature', p.text('signature', 256)),
       ...p.page(50, 500),
     });
   },
@@ -155,6 +157,23 @@ const ROUTES: Record<string, Route> = {
       ...p.range(7 * DAY),
       ...sensorOf(p, s),
       ...withOpt('port', p.port()),
+      ...p.page(50, 1000),
+    });
+  },
+
+  campaigns: (q, s) => {
+    const p = new Params(q, [...RANGE, ...PAGE]);
+    if (!s.campaigns) throw new HttpError(404, 'this store keeps no campaigns');
+    return s.campaigns({ ...p.range(7 * DAY), ...sensorOf(p, s), ...p.page(50, 1000) });
+  },
+
+  iocs: (q, s) => {
+    const p = new Params(q, [...RANGE, ...PAGE, 'src']);
+    if (!s.iocs) throw new HttpError(404, 'this store keeps no IOCs');
+    return s.iocs({
+      ...p.range(7 * DAY),
+      ...sensorOf(p, s),
+      ...withOpt('src', p.ip('src')),
       ...p.page(50, 1000),
     });
   },

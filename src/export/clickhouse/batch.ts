@@ -17,7 +17,8 @@ import type {
 } from '../../core/events.js';
 import { Lru } from '../../detect/lru.js';
 import type { GeoLookup, Attempt } from '../../store/sqlite/writer.js';
-import { joinPayload, PROTO_NUM } from '../../store/sqlite/writer.js';
+import { joinPayload } from '../../core/payload.js';
+import { PROTO_NUM } from '../../store/sqlite/writer.js';
 import { PROTO_TOTAL } from '../../store/sqlite/schema.js';
 
 export type TableName =

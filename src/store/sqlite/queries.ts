@@ -3,13 +3,14 @@
 // only for the ragged edges of a range (counter-queries.ts).
 import type { Database, Statement } from 'better-sqlite3';
 
-import type { Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
+import type { CampaignEvent, Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
 import { CounterQueries } from './counter-queries.js';
 import { PROTO_TOTAL } from './schema.js';
 import type {
   DailyRow,
   FleetSpike,
+  IocRow,
   Page,
   PortCount,
   QueryStore,
@@ -60,6 +61,30 @@ interface SessionDbRow {
   geo: string | null;
   persona: string | null;
   respond: string | null;
+  app: string | null;
+  signature: string | null;
+  intel: string | null;
+}
+
+interface IocDbRow {
+  kind: 'url' | 'host';
+  value: string;
+  first_seen: number;
+  last_seen: number;
+  sessions: number;
+  sources: string;
+}
+
+/** Adds the intel columns (app, signature template, the intel JSON) to a session row. */
+function withIntel(row: SessionRow, r: SessionDbRow): SessionRow {
+  if (r.app) row.app = r.app;
+  const intel = parse<Partial<SessionRow> & { sha256?: string }>(r.intel);
+  if (intel) {
+    const { sha256, ...rest } = intel;
+    Object.assign(row, rest);
+    if (r.signature && sha256) row.signature = { template: r.signature, sha256 };
+  }
+  return row;
 }
 
 const geoOf = (cc: string | null, asn: number | null, org: string | null): Geo | undefined => {
@@ -239,7 +264,7 @@ export class SqliteQueryStore implements QueryStore {
     if (tags) row.tags = tags;
     const geo = parse<Geo>(r.geo);
     if (geo) row.geo = geo;
-    return row;
+    return withIntel(row, r);
   }
 
   private sessionsSync(q: SessionQuery): Page<SessionRow> {
@@ -256,6 +281,8 @@ export class SqliteQueryStore implements QueryStore {
     if (q.proto !== undefined) add('s.proto = ?', q.proto);
     // Byte search in the payload: instr() on two blobs compares bytes, so binary needles work too.
     if (q.text) add('instr(p.data, ?) > 0', Buffer.from(q.text, 'utf8'));
+    if (q.tag !== undefined) add('s.id IN (SELECT session_id FROM session_tags WHERE tag = ?)', q.tag);
+    if (q.signature !== undefined) add('s.signature = ?', q.signature);
     const join = 'FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id';
     const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const rows = this.st(
@@ -285,6 +312,39 @@ export class SqliteQueryStore implements QueryStore {
     const total = (this.st(countSql).get(...args) as { n: number }).n;
     return { rows: rows.map((r) => JSON.parse(r.ev) as T), total };
   }
+
+  campaigns = async (q: TimeRange & { limit: number; offset: number }): Promise<Page<CampaignEvent>> =>
+    this.pageOf<CampaignEvent>(
+      'SELECT ev FROM campaigns WHERE ts >= ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?',
+      'SELECT count(*) n FROM campaigns WHERE ts >= ? AND ts < ?',
+      [q.from, q.to],
+      q.limit,
+      q.offset,
+    );
+
+  iocs = async (q: TimeRange & { limit: number; offset: number; src?: string }): Promise<Page<IocRow>> => {
+    // Sources are a short JSON list per IOC: a source filter looks for the quoted address in it.
+    const src = q.src === undefined ? '' : ' AND instr(sources, ?) > 0';
+    const args = q.src === undefined ? [q.from, q.to] : [q.from, q.to, JSON.stringify(q.src)];
+    const where = `WHERE last_seen >= ? AND first_seen < ?${src}`;
+    const rows = this.st(`SELECT * FROM iocs ${where} ORDER BY last_seen DESC LIMIT ? OFFSET ?`).all(
+      ...args,
+      q.limit,
+      q.offset,
+    ) as IocDbRow[];
+    const total = (this.st(`SELECT count(*) n FROM iocs ${where}`).get(...args) as { n: number }).n;
+    return {
+      rows: rows.map((r) => ({
+        kind: r.kind,
+        value: r.value,
+        first_seen: new Date(r.first_seen).toISOString(),
+        last_seen: new Date(r.last_seen).toISOString(),
+        sessions: r.sessions,
+        sources: JSON.parse(r.sources) as string[],
+      })),
+      total,
+    };
+  };
 
   summary = async (r: TimeRange): Promise<Summary> => this.summarySync(r);
   topPorts = async (q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]> =>

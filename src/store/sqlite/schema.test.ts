@@ -34,14 +34,18 @@ const tables = (db: Database.Database): string[] =>
 const ALL = [
   'asn_day',
   'blocks',
+  'campaigns',
   'cc_day',
   'counters_day',
   'counters_hour',
   'counters_min',
   'daily',
+  'iocs',
   'payloads',
   'scans',
+  'session_tags',
   'sessions',
+  'signatures',
   'sources',
   'spikes',
 ];

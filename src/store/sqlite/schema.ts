@@ -149,7 +149,39 @@ ALTER TABLE sessions ADD COLUMN persona TEXT;
 ALTER TABLE sessions ADD COLUMN respond TEXT;
 `;
 
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+/**
+ * Version 5, intelligence (src/intel): each session's app, signature template and the rest of its intel as
+ * JSON; its tags one row each (the session browser's tag filter reads them by tag and time); signatures with
+ * their first sighting (a "new" campaign is a signature this store never saw); IOCs with first and last seen
+ * and a few sources; campaign events.
+ */
+export const SCHEMA_V5 = `
+ALTER TABLE sessions ADD COLUMN app TEXT;
+ALTER TABLE sessions ADD COLUMN signature TEXT;
+ALTER TABLE sessions ADD COLUMN intel TEXT;
+CREATE INDEX sessions_signature ON sessions (signature, ts) WHERE signature IS NOT NULL;
+CREATE TABLE session_tags (
+  tag TEXT NOT NULL, ts INTEGER NOT NULL, session_id INTEGER NOT NULL,
+  PRIMARY KEY (tag, ts, session_id)
+) WITHOUT ROWID;
+CREATE INDEX session_tags_ts ON session_tags (ts);
+CREATE TABLE signatures (
+  template TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, sessions INTEGER NOT NULL,
+  app TEXT, sha256 TEXT, example TEXT, tags TEXT, cves TEXT
+);
+CREATE INDEX signatures_last ON signatures (last_seen);
+CREATE TABLE iocs (
+  kind TEXT NOT NULL, value TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  sessions INTEGER NOT NULL, sources TEXT NOT NULL, PRIMARY KEY (kind, value)
+);
+CREATE INDEX iocs_last ON iocs (last_seen);
+CREATE TABLE campaigns (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, signature TEXT NOT NULL, kind TEXT NOT NULL, ev TEXT NOT NULL
+);
+CREATE INDEX campaigns_ts ON campaigns (ts);
+`;
+
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the database to SCHEMA_VERSION, each step in its own transaction. */

@@ -9,7 +9,8 @@ import type Database from 'better-sqlite3';
 
 import type { SessionEvent } from '../../core/events.js';
 import { openDb } from './db.js';
-import { joinPayload, StoreWriter } from './writer.js';
+import { joinPayload } from '../../core/payload.js';
+import { StoreWriter } from './writer.js';
 
 const T = Date.UTC(2026, 2, 1);
 const session = (data: string, t = T): SessionEvent => ({

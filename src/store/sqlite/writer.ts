@@ -8,7 +8,17 @@ import type { Database, Statement } from 'better-sqlite3';
 
 import { PROTO_TOTAL } from './schema.js';
 import { GeoRollup } from './geo-rollup.js';
-import type { BlockEvent, ScanEvent, SessionEvent, SpikeEvent, Tag, Geo } from '../../core/events.js';
+import { IntelWriter, intelColumn } from './intel-writer.js';
+import { joinPayload } from '../../core/payload.js';
+import type {
+  BlockEvent,
+  CampaignEvent,
+  ScanEvent,
+  SessionEvent,
+  SpikeEvent,
+  Tag,
+  Geo,
+} from '../../core/events.js';
 
 export const PROTO_NUM = { tcp: 0, udp: 1 } as const;
 const MIN_MS = 60_000;
@@ -75,19 +85,6 @@ function mergeTags(a: Tag[] | undefined, b: Tag[] | undefined): Tag[] | undefine
     .slice(0, 16);
 }
 
-/** Decodes the base64 reads of a session into one buffer of at most maxBytes. */
-export function joinPayload(payloads: SessionEvent['payloads'], maxBytes: number): Buffer {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for (const p of payloads) {
-    if (n >= maxBytes) break;
-    const b = Buffer.from(p.data, 'base64');
-    parts.push(b.length > maxBytes - n ? b.subarray(0, maxBytes - n) : b);
-    n += Math.min(b.length, maxBytes - n);
-  }
-  return Buffer.concat(parts, n);
-}
-
 export class StoreWriter {
   private cells = new Map<string, Cell>();
   private daily = new Map<string, DailyCell>();
@@ -97,6 +94,8 @@ export class StoreWriter {
   private spikes: SpikeEvent[] = [];
   private blocks: BlockEvent[] = [];
   private readonly geoDay: GeoRollup;
+  /** Tags, signatures, IOCs and campaigns (src/intel's fields). */
+  readonly intel: IntelWriter;
   private pending = 0;
   /** Base64 payload bytes held by buffered sessions: bounds memory when sessions carry big payloads. */
   private payloadBytes = 0;
@@ -119,6 +118,7 @@ export class StoreWriter {
     },
   ) {
     this.geoDay = new GeoRollup(db);
+    this.intel = new IntelWriter(db);
     // Prepared once: statements are the hot path of every flush.
     const counter = (table: string, key: string): Statement =>
       db.prepare(
@@ -152,7 +152,8 @@ export class StoreWriter {
       ),
       session: db.prepare(
         `INSERT INTO sessions (ts, ended, proto, src, sport, dst, dport, bytes, truncated, close, payload_id,
-           tls, tags, geo, persona, respond) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           tls, tags, geo, persona, respond, app, signature, intel)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       scan: db.prepare(
         `INSERT INTO scans (id, src, state, first_seen, last_seen, ev) VALUES (?, ?, ?, ?, ?, ?)
@@ -282,6 +283,7 @@ export class StoreWriter {
     s.tags = mergeTags(s.tags, ev.tags);
     this.sessions.push(ev);
     for (const p of ev.payloads) this.payloadBytes += p.data.length;
+    for (let n = this.intel.addSession(ev, t); n > 0; n--) this.bump();
     this.bump();
   }
 
@@ -307,6 +309,11 @@ export class StoreWriter {
     this.bump();
   }
 
+  addCampaign(ev: CampaignEvent): void {
+    this.intel.addCampaign(ev);
+    this.bump();
+  }
+
   /** Writes everything pending in one transaction; returns the rows written. */
   flush(): number {
     if (this.pending === 0) return 0;
@@ -327,6 +334,7 @@ export class StoreWriter {
       this.db.transaction(() => {
         this.write(cells, daily, srcs, sessions, scans, spikes, blocks);
         this.geoDay.write();
+        this.intel.write();
       })();
     } catch (err) {
       // Rolled back: payload ids handed out in this batch do not exist (and may be given again).
@@ -425,7 +433,7 @@ export class StoreWriter {
     // Deduplicated by content: scanners send the same few requests millions of times.
     const payloadId =
       data.length > 0 ? this.payloadId(createHash('sha256').update(data).digest(), data, t) : null;
-    st.session!.run(
+    const { lastInsertRowid } = st.session!.run(
       t,
       ended,
       ev.proto,
@@ -442,7 +450,11 @@ export class StoreWriter {
       ev.geo ? JSON.stringify(ev.geo) : null,
       ev.persona ?? null,
       ev.persona ? JSON.stringify(respondColumn(ev, this.opts.maxPayloadBytes)) : null,
+      ev.app ?? null,
+      ev.signature?.template ?? null,
+      intelColumn(ev),
     );
+    this.intel.sessionWritten(ev, Number(lastInsertRowid), t);
   }
 }
 
