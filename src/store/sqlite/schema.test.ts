@@ -101,7 +101,7 @@ describe('schema migrations', () => {
     const dir = tmp();
     const { db, migrated } = openDb(dir);
     assert.deepEqual(migrated, { from: 0, to: SCHEMA_VERSION });
-    assert.equal(SCHEMA_VERSION, 4);
+    assert.equal(SCHEMA_VERSION, 5);
     assert.deepEqual(tables(db), ALL);
     assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
