@@ -22,6 +22,7 @@ export const ROUTES: Readonly<Record<string, string>> = {
   '/port': 'port.html',
   '/source': 'source.html',
   '/sessions': 'sessions.html',
+  '/sensors': 'sensors.html',
   '/login': 'login.html',
   '/favicon.ico': 'favicon.svg',
   '/static/favicon.svg': 'favicon.svg',
@@ -33,6 +34,7 @@ export const ROUTES: Readonly<Record<string, string>> = {
   '/static/port.js': 'port.js',
   '/static/source.js': 'source.js',
   '/static/sessions.js': 'sessions.js',
+  '/static/sensors.js': 'sensors.js',
   '/static/uPlot.iife.min.js': 'uplot:uPlot.iife.min.js',
   '/static/uPlot.min.css': 'uplot:uPlot.min.css',
 };

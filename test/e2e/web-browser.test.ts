@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS as FLAGS } from '../helpers/chromium.js';
 import { eventually, REPO, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
+import { startClickHouse, type ClickHouseServer } from '../helpers/clickhouse.js';
 import { feed, HOSTILE, startFixture, type WebFixture } from './web-fixture.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
@@ -338,6 +339,59 @@ describe('dashboard charts over a week of counters with a spike', () => {
     assert.match((await page.textContent('#spikes')) ?? '', /29\.5/);
     await page.screenshot({ path: join(ARTIFACTS, 'web-port-7d.png'), fullPage: true });
     clean(w, 'overview and port page over a week');
+    await ctx.close();
+  });
+});
+
+describe('fleet dashboard over ClickHouse in chromium', { skip }, () => {
+  let server: ClickHouseServer;
+  let alpha: WebFixture;
+  let beta: WebFixture;
+  let browser: Browser;
+  before(async () => {
+    server = await startClickHouse();
+    const database = `browser${process.pid}`;
+    alpha = await startFixture({ clickhouse: server, sensor: 'alpha', database });
+    beta = await startFixture({ clickhouse: server, sensor: 'beta', database });
+    feed(alpha.ctx.bus);
+    feed(beta.ctx.bus);
+    feed(beta.ctx.bus);
+    await alpha.settled();
+    await beta.settled();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await beta?.close();
+    await alpha?.close();
+    await server?.stop();
+  });
+
+  test('every page loads without errors or outside requests; the sensor picker filters every page', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await ctx.newPage();
+    const w = watch(page);
+    for (const path of ['/', '/sensors', '/sessions', '/port?port=8080&proto=tcp', '/source?ip=198.18.0.2']) {
+      const res = await page.goto(alpha.base + path, { waitUntil: 'networkidle' });
+      assert.equal(res?.status(), 200, path);
+      clean(w, path);
+    }
+    await page.goto(alpha.base + '/sensors', { waitUntil: 'networkidle' });
+    const sensorsText = (await page.textContent('#sensors')) ?? '';
+    assert.match(sensorsText, /alpha/);
+    assert.match(sensorsText, /beta/);
+    assert.match((await page.textContent('#fleet-spikes')) ?? '', /alpha, beta/);
+    await page.goto(alpha.base + '/sessions', { waitUntil: 'networkidle' });
+    assert.match((await page.textContent('#pageinfo')) ?? '', /of 15\b/);
+    assert.equal(await page.locator('#sensor-picker option').count(), 3);
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#sensor-picker', 'beta')]);
+    await page.waitForSelector('#results table');
+    assert.match((await page.textContent('#pageinfo')) ?? '', /of 10\b/);
+    assert.equal(await page.inputValue('#sensor-picker'), 'beta');
+    await page.goto(alpha.base + '/', { waitUntil: 'networkidle' });
+    await page.waitForSelector('#attempts canvas');
+    clean(w, 'pages with a sensor picked');
+    await page.screenshot({ path: join(ARTIFACTS, 'web-fleet-sessions.png'), fullPage: true });
     await ctx.close();
   });
 });

@@ -38,11 +38,18 @@ export interface WebFixture {
 let databases = 0;
 
 export async function startFixture(
-  opts: { token?: string; store?: boolean; clickhouse?: ClickHouseServer; sensor?: string } = {},
+  opts: {
+    token?: string;
+    store?: boolean;
+    clickhouse?: ClickHouseServer;
+    sensor?: string;
+    /** Shared by fixtures that make one fleet (default: a database of its own). */
+    database?: string;
+  } = {},
 ): Promise<WebFixture> {
   const dataDir = tempDir('tw-web-');
   const ch = opts.clickhouse && {
-    clickhouse: opts.clickhouse.url(`web${process.pid}_${databases++}`),
+    clickhouse: opts.clickhouse.url(opts.database ?? `web${process.pid}_${databases++}`),
     'clickhouse-flush': '100ms',
   };
   const cfg = loadConfig({

@@ -56,8 +56,22 @@
 
   class ApiError extends Error {}
 
+  /** The sensor picked in the top bar ('' = all), kept across pages. */
+  function pickedSensor() {
+    try {
+      return localStorage.getItem('tw-sensor') || '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** Routes that are not about one sensor's data. */
+  const FLEET_WIDE = new Set(['sensors', 'live']);
+
   async function api(path, params) {
     const clean = {};
+    const sensor = pickedSensor();
+    if (sensor && !FLEET_WIDE.has(path)) clean.sensor = sensor;
     for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== '') clean[k] = v;
     const q = new URLSearchParams(clean).toString();
     const res = await fetch(q ? `/api/${path}?${q}` : `/api/${path}`, {
@@ -211,6 +225,41 @@
       if (a.getAttribute('href') === location.pathname) a.classList.add('active');
     const csv = document.getElementById('csv');
     if (csv) csv.setAttribute('href', `/api/daily.csv?day=${new Date().toISOString().slice(0, 10)}`);
+    void setupSensorPicker();
+  }
+
+  /** The sensor picker: shown when the store holds more than one sensor; a change reloads the page. */
+  async function setupSensorPicker() {
+    const pick = document.getElementById('sensor-picker');
+    if (!pick) return;
+    let sensors;
+    try {
+      sensors = (await api('sensors')) || [];
+    } catch {
+      return;
+    }
+    const picked = pickedSensor();
+    const store = (v) => {
+      try {
+        if (v) localStorage.setItem('tw-sensor', v);
+        else localStorage.removeItem('tw-sensor');
+      } catch {
+        /* private mode */
+      }
+    };
+    if (picked && !sensors.some((s) => s.sensor === picked)) {
+      store('');
+      location.reload();
+      return;
+    }
+    if (sensors.length < 2) return;
+    for (const s of sensors) pick.append(el('option', { value: s.sensor }, `${s.sensor} (${s.state})`));
+    pick.value = picked;
+    pick.classList.remove('hidden');
+    pick.addEventListener('change', () => {
+      store(pick.value);
+      location.reload();
+    });
   }
 
   /** Subscribes to /api/live; handlers by event type. Returns the EventSource. */
@@ -249,6 +298,7 @@
     hexdump,
     live,
     setupHeader,
+    pickedSensor,
   };
   document.addEventListener('DOMContentLoaded', setupHeader);
 })();
