@@ -13,6 +13,7 @@
   "targets": [
     { "target_name": "tidewatch_pcap", "sources": ["native/pcap.cc"], "libraries": ["-lpcap"] },
     { "target_name": "tidewatch_transparent", "sources": ["native/transparent.cc"] },
-    { "target_name": "tidewatch_tcp", "sources": ["native/tcp-engine.cc"] }
+    { "target_name": "tidewatch_tcp", "sources": ["native/tcp-engine.cc"] },
+    { "target_name": "tidewatch_priv", "sources": ["native/privileges.cc"] }
   ]
 }

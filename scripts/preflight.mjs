@@ -43,6 +43,8 @@ const TEST = {
   'redis-tools': '/usr/bin/redis-cli',
   'mariadb-client': '/usr/bin/mariadb',
   dnsutils: '/usr/bin/dig',
+  systemd: '/usr/bin/systemd-analyze',
+  'util-linux': '/usr/bin/setpriv',
 };
 
 const wanted = { ...BUILD, ...(mode === 'system' ? {} : RUNTIME), ...(mode === 'test' ? TEST : {}) };

@@ -18,6 +18,7 @@ import { startMetrics } from './export/prometheus.js';
 import { startBlocker } from './firewall/index.js';
 import { claimDataDir } from './firewall/restart.js';
 import { startIntel } from './intel/index.js';
+import { capabilitiesFor, dropToUser, keepCapabilities } from './core/privileges.js';
 import { startListener } from './listen/index.js';
 import { startDailyCsv } from './store/daily-csv.js';
 import { DiskQuota } from './store/disk-quota.js';
@@ -90,6 +91,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
   try {
     // The data dir's lock first (closed last): a killed run's firewall leftovers go before anything starts.
     add(await claimDataDir(ctx));
+    // --user: the rest runs as that user, with only the capabilities it needs (docs/privileges.md).
+    if (cfg.user) dropToUser(cfg, capabilitiesFor(cfg, 'start'));
     // Annotators and policy first.
     const enricher = cfg.geoip === 'on' ? await startEnricher(ctx) : undefined;
     add(enricher);
@@ -144,6 +147,8 @@ export async function startSensor(cfg: Config, log: Logger): Promise<Sensor> {
     if (cfg.capture) add(await startCapture(ctx));
     if (cfg.listen !== 'off') add(await startListener(ctx));
     if (cfg.http !== 'off') add(await startWeb(ctx, { store, metrics }));
+    // Every port is bound: CAP_NET_BIND_SERVICE goes.
+    if (cfg.user) keepCapabilities(capabilitiesFor(cfg, 'running'));
   } catch (err) {
     await sensor.close();
     throw err;

@@ -14,6 +14,11 @@ export const OPTIONS = {
   // ── general ────────────────────────────────────────────────────────────────────────────────────
   sensor: str(hostname(), 'sensor id carried by every event', 'ID'),
   dataDir: str('~/.tidewatch', 'where sessions, daily CSV, events, the store and the TLS key live', 'DIR'),
+  user: str(
+    '',
+    'started as root: run as this user, keeping only the capabilities still needed (docs/privileges.md)',
+    'NAME',
+  ),
   logLevel: choice(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
     'info',

@@ -31,13 +31,15 @@ export function tempDir(prefix = 'tw-test-'): string {
 export async function startSensor(
   bed: Testbed,
   args: string[],
-  opts: { dataDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { dataDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv; wrap?: string[] } = {},
 ): Promise<RunningSensor> {
   const dataDir = opts.dataDir ?? tempDir();
+  // `wrap`: a command that execs node in place (setpriv ...), so the pid is still the sensor's.
+  const [cmd = process.execPath, ...pre] = [...(opts.wrap ?? []), process.execPath];
   const proc = bed.spawn(
     bed.sensorNs,
-    process.execPath,
-    [CLI, 'run', '--data-dir', dataDir, '--sensor', 'test', '--log-level', 'debug', ...args],
+    cmd,
+    [...pre, CLI, 'run', '--data-dir', dataDir, '--sensor', 'test', '--log-level', 'debug', ...args],
     { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
