@@ -16,7 +16,10 @@ after(async () => bed?.destroy());
 test('silent clients are tarpitted: a byte per interval, bounded by --tarpit-max', { skip }, async () => {
   const s = await startSensor(
     bed,
+    // Responders off: ports 22 and 23 would otherwise speak first (SSH and Telnet banners).
     sensorArgs(bed, [
+      '--respond',
+      'off',
       '--tarpit',
       '--tarpit-max',
       '1',

@@ -331,11 +331,22 @@ export async function shutdownWritesOpen(t: ListenerTarget): Promise<void> {
   const data = token('held') + '\n';
   const client = t.bed.spawn(t.bed.scannerNs, process.execPath, [
     '-e',
-    `const s=require('net').connect(${port},'${t.host4}',()=>s.write('${data.trim()}\\n'));s.on('error',()=>{});` +
-      `s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),20000)`,
+    `const s=require('net').connect(${port},'${t.host4}',()=>s.write('${data.trim()}\\n',()=>console.log('sent')));` +
+      `s.on('error',()=>{});s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),20000)`,
   ]);
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    // The client says when its bytes are out (a fixed sleep was overrun on a loaded machine); then the
+    // sensor gets a moment to read them before it is stopped.
+    await new Promise<void>((resolve) => {
+      const done = setTimeout(resolve, 10_000);
+      client.stdout?.on('data', (b: Buffer) => {
+        if (b.toString().includes('sent')) {
+          clearTimeout(done);
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
     const code = await t.sensor.stop('SIGTERM');
     assert.equal(code, 0);
     const r = records(t).find((x) => payloadOf(x).toString() === data);
