@@ -59,57 +59,7 @@ export class Retention {
     this.batch = o.batch ?? 2000;
     this.now = o.now ?? Date.now;
     this.dbFiles = [dbFile, `${dbFile}-wal`, `${dbFile}-shm`];
-    const rowid = (table: string, col: string): Statement =>
-      db.prepare(
-        `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
-      );
-    // WITHOUT ROWID tables: delete by their time column through its index, oldest first.
-    const counter = (table: string, col: string): Statement =>
-      db.prepare(
-        `DELETE FROM ${table} WHERE (proto, port, ${col}) IN
-           (SELECT proto, port, ${col} FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
-      );
-    const timeStep = (table: string, col: string, tier: Tier, unit = 1): Step => ({
-      table,
-      tier,
-      unit,
-      del: unit === 1 ? rowid(table, col) : counter(table, col),
-    });
-    const dayStep = (table: string, keys: string): Step => ({
-      table,
-      tier: 'counters',
-      unit: DAY,
-      del: db.prepare(
-        `DELETE FROM ${table} WHERE (${keys}) IN (SELECT ${keys} FROM ${table} WHERE day < ? ORDER BY day LIMIT ?)`,
-      ),
-    });
-    this.steps = [
-      timeStep('payloads', 'last_seen', 'data'),
-      timeStep('sessions', 'ts', 'data'),
-      // session_tags: WITHOUT ROWID, deleted by its ts index like the daily rows by day.
-      {
-        table: 'session_tags',
-        tier: 'data',
-        unit: 1,
-        del: db.prepare(
-          `DELETE FROM session_tags WHERE (tag, ts, session_id) IN
-             (SELECT tag, ts, session_id FROM session_tags WHERE ts < ? ORDER BY ts LIMIT ?)`,
-        ),
-      },
-      timeStep('scans', 'last_seen', 'counters'),
-      timeStep('campaigns', 'ts', 'counters'),
-      timeStep('iocs', 'last_seen', 'counters'),
-      timeStep('signatures', 'last_seen', 'counters'),
-      timeStep('spikes', 'ts', 'counters'),
-      timeStep('blocks', 'ts', 'counters'),
-      dayStep('daily', 'day, src_ip, proto, dst_port, dst_ip'),
-      dayStep('cc_day', 'day, cc'),
-      dayStep('asn_day', 'day, asn'),
-      timeStep('sources', 'last_seen', 'counters'),
-      timeStep('counters_min', 'minute', 'counters', MIN),
-      timeStep('counters_hour', 'hour', 'counters', 60 * MIN),
-      timeStep('counters_day', 'day', 'counters', DAY),
-    ];
+    this.steps = pruneSteps(db);
     // The oldest time of each tier, in ms (the disk quota prunes the oldest day first across parts).
     this.oldestOf = {
       data: db.prepare(
@@ -232,4 +182,59 @@ export class Retention {
     if (this.first) clearTimeout(this.first);
     await this.running?.catch(() => {});
   }
+}
+
+/** The DELETE of each table, oldest rows first, in the order a prune runs them (attacker data first). */
+function pruneSteps(db: Database): Step[] {
+  const rowid = (table: string, col: string): Statement =>
+    db.prepare(
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
+    );
+  // WITHOUT ROWID tables: delete by their time column through its index, oldest first.
+  const counter = (table: string, col: string): Statement =>
+    db.prepare(
+      `DELETE FROM ${table} WHERE (proto, port, ${col}) IN
+         (SELECT proto, port, ${col} FROM ${table} WHERE ${col} < ? ORDER BY ${col} LIMIT ?)`,
+    );
+  const timeStep = (table: string, col: string, tier: Tier, unit = 1): Step => ({
+    table,
+    tier,
+    unit,
+    del: unit === 1 ? rowid(table, col) : counter(table, col),
+  });
+  const dayStep = (table: string, keys: string): Step => ({
+    table,
+    tier: 'counters',
+    unit: DAY,
+    del: db.prepare(
+      `DELETE FROM ${table} WHERE (${keys}) IN (SELECT ${keys} FROM ${table} WHERE day < ? ORDER BY day LIMIT ?)`,
+    ),
+  });
+  return [
+    timeStep('payloads', 'last_seen', 'data'),
+    timeStep('sessions', 'ts', 'data'),
+    // session_tags: WITHOUT ROWID, deleted by its ts index like the daily rows by day.
+    {
+      table: 'session_tags',
+      tier: 'data',
+      unit: 1,
+      del: db.prepare(
+        `DELETE FROM session_tags WHERE (tag, ts, session_id) IN
+           (SELECT tag, ts, session_id FROM session_tags WHERE ts < ? ORDER BY ts LIMIT ?)`,
+      ),
+    },
+    timeStep('scans', 'last_seen', 'counters'),
+    timeStep('campaigns', 'ts', 'counters'),
+    timeStep('iocs', 'last_seen', 'counters'),
+    timeStep('signatures', 'last_seen', 'counters'),
+    timeStep('spikes', 'ts', 'counters'),
+    timeStep('blocks', 'ts', 'counters'),
+    dayStep('daily', 'day, src_ip, proto, dst_port, dst_ip'),
+    dayStep('cc_day', 'day, cc'),
+    dayStep('asn_day', 'day, asn'),
+    timeStep('sources', 'last_seen', 'counters'),
+    timeStep('counters_min', 'minute', 'counters', MIN),
+    timeStep('counters_hour', 'hour', 'counters', 60 * MIN),
+    timeStep('counters_day', 'day', 'counters', DAY),
+  ];
 }
