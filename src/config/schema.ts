@@ -187,9 +187,9 @@ export const OPTIONS = {
   ),
   campaignMinSources: int(
     5,
-    'distinct sources in one --spike-interval that make a new signature a campaign',
+    'distinct sources in one --spike-interval that make a new signature a campaign (counted exactly up to it)',
     2,
-    1_000_000,
+    1_000,
   ),
 
   // ── blocking (src/firewall) ────────────────────────────────────────────────────────────────────

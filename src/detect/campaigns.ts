@@ -113,7 +113,7 @@ export class CampaignTracker {
       tags: new Set(),
       cves: new Set(),
       ports: new Set(),
-      sources: new DistinctCounter(),
+      sources: new DistinctCounter(this.o.minSources),
       baseline: { mean: 0, var: 0, n: 0 },
       series: [],
       raisedIn: -1,
@@ -145,7 +145,7 @@ export class CampaignTracker {
       s.series.push(0);
       if (s.series.length > SERIES_LENGTH) s.series.shift();
     }
-    s.sources = new DistinctCounter();
+    s.sources = new DistinctCounter(this.o.minSources);
     s.interval = this.interval;
   }
 

@@ -1,4 +1,5 @@
-// Distinct counting for spikes: exact (a Set of 32-bit hashes) up to 64 keys, then a HyperLogLog sketch
+// Distinct counting for spikes: exact (a Set of 32-bit hashes) up to 64 keys (or more when a threshold
+// must be compared exactly, as --campaign-min-sources is), then a HyperLogLog sketch
 // (Flajolet et al. 2007) with 2^8 one-byte registers: 256 bytes, standard error 1.04/sqrt(256) = 6.5 %.
 // Hand-written because it is 40 lines and the npm sketches allocate per add or pull in big-number code.
 
@@ -26,10 +27,17 @@ export class DistinctCounter {
   private exact: Set<number> | undefined = new Set();
   private regs: Uint8Array | undefined;
 
+  /** Counts exactly up to `exactCap` keys (at least 64), so a threshold at or below it is met exactly. */
+  private readonly exactCap: number;
+
+  constructor(exactCap = EXACT_CAP) {
+    this.exactCap = Math.max(EXACT_CAP, exactCap);
+  }
+
   add(h: number): void {
     if (this.exact) {
       this.exact.add(h);
-      if (this.exact.size <= EXACT_CAP) return;
+      if (this.exact.size <= this.exactCap) return;
       this.regs = new Uint8Array(M);
       for (const k of this.exact) this.addHll(k);
       this.exact = undefined;

@@ -78,6 +78,14 @@ test('empty intervals decay the baseline; state stays bounded', () => {
   assert.ok((d.baseline('udp', 53)?.mean ?? 0) < 5);
 });
 
+test('HyperLogLog: exact up to a threshold asked for (--campaign-min-sources above 64)', () => {
+  const c = new DistinctCounter(1000);
+  for (let i = 0; i < 1000; i++) c.add(hash32(`10.0.${i >> 8}.${i & 255}`));
+  assert.equal(c.count, 1000);
+  c.add(hash32('10.9.9.9'));
+  assert.ok(Math.abs(c.count - 1001) / 1001 < 0.15, String(c.count));
+});
+
 test('HyperLogLog: exact while small, within 15 % when large', () => {
   const c = new DistinctCounter();
   for (let i = 0; i < 64; i++) c.add(hash32(`10.0.0.${i}`));

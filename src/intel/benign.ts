@@ -61,7 +61,11 @@ export class BenignList {
     return out;
   }
 
-  /** Builds the look-up: sorted by start, overlapping ranges cut so the first listed org wins. */
+  /**
+   * Builds the look-up: sorted by start, then each range cut to what the ranges before it leave uncovered, so
+   * an address in overlapping ranges gets the org of the range that starts first (the first listed when two
+   * start at the same address: the sort is stable).
+   */
   static from(ranges: Range[]): BenignList {
     const list = new BenignList();
     const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
