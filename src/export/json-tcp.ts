@@ -104,5 +104,5 @@ export async function startJsonTcp(ctx: SensorContext): Promise<Component & { di
       void spool.close();
     },
   );
-  return { ...c, disk: spoolPart(spool, 'json_tcp_spool') };
+  return { ...c, disk: spoolPart(spool, 'json_tcp_spool', stats) };
 }

@@ -3,7 +3,10 @@ import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DiskSpool } from './spool.js';
+import { Stats } from '../core/stats.js';
+import { DiskSpool, spoolPart } from './spool.js';
+
+const DAY = 86_400_000;
 
 const dir = () => mkdtempSync(join(tmpdir(), 'tw-spool-'));
 
@@ -93,4 +96,44 @@ test('compaction survives a restart: the offset and the file agree', async () =>
   await b.open();
   assert.equal((await b.read(1000))!.toString(), 'ccccccccccccccc\nddddddddddddddd\neeeeeeeeeeeeeee\n');
   await b.close();
+});
+
+test('the quota takes the oldest unsent lines first, counted, and never the chunk being sent', async () => {
+  const d = dir();
+  const s = new DiskSpool(d, 'x', 1 << 20);
+  await s.open();
+  const lines = Array.from({ length: 1000 }, (_, i) => `line-${String(i).padStart(4, '0')}`); // 9 bytes + \n
+  await s.append(lines);
+  const held = await s.read(105); // lines 0-9 are being written to the collector
+  assert.equal(held!.length, 100);
+  const stats = new Stats();
+  const part = spoolPart(s, 'x_spool', stats);
+  const quota = 10_000 - 5_000; // the spool must shrink below this
+  await part.prune('data', Date.now() + DAY, () => s.fileBytes() <= quota);
+  assert.ok(s.fileBytes() <= quota, `${s.fileBytes()} bytes left`);
+  assert.ok(s.fileBytes() >= quota - 10_000 / 4, 'pruned in slices, not the whole spool');
+  const dropped = stats.get('disk_pruned_x_spool_lines_total');
+  assert.equal(dropped, s.prunedLines);
+  assert.equal(s.fileBytes(), (1000 - dropped) * 10);
+  // The held chunk is committed as sent; what follows it are the newest lines, in order, none torn.
+  await s.commit(held!.length);
+  const rest = (await s.read(1 << 20))!.toString().trimEnd().split('\n');
+  assert.deepEqual(rest, lines.slice(10 + dropped));
+  await s.close();
+});
+
+test('pruning the spool drops the sent head first and stops when only the chunk in flight is left', async () => {
+  const d = dir();
+  const s = new DiskSpool(d, 'x', 1 << 20);
+  await s.open();
+  await s.append(['aaaa', 'bbbb', 'cccc']);
+  await s.commit((await s.read(5))!.length); // aaaa sent
+  const held = await s.read(5); // bbbb in flight
+  const stats = new Stats();
+  await spoolPart(s, 'x_spool', stats).prune('data', Date.now() + DAY, () => false);
+  assert.equal(stats.get('disk_pruned_x_spool_lines_total'), 1); // cccc; aaaa was sent already
+  assert.equal(s.fileBytes(), 5); // bbbb alone
+  await s.commit(held!.length);
+  assert.equal(await s.read(100), null);
+  await s.close();
 });

@@ -6,11 +6,13 @@
 // what waits keeps its order) and counted. Compaction copies at most maxBytes per quarter of maxBytes sent,
 // so a collector a little behind costs linear work. The offset is kept in a side file so a restart resumes;
 // a torn last line (crash mid-append) is cut back at open. Delivery is at least once: a crash in the middle
-// of a compaction resends what was sent before it.
+// of a compaction resends what was sent before it. The data dir's quota (spoolPart) takes the oldest unsent
+// lines first, a slice at a time, never the chunk the sender is writing, and counts them.
 // Every file operation is async and serialized on one promise chain: the event loop never waits on disk.
 import { mkdir, open, readFile, writeFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cutTornLine } from '../core/torn-line.js';
+import type { Stats } from '../core/stats.js';
 import type { DiskPart } from '../store/disk-quota.js';
 
 export class DiskSpool {
@@ -28,6 +30,10 @@ export class DiskSpool {
   tornBytes = 0;
   /** Compactions done (sent head removed from the file). */
   compactions = 0;
+  /** Unsent lines the quota dropped (the oldest first). */
+  prunedLines = 0;
+  /** Bytes of the last read() not yet committed: the sender is writing them, the quota leaves them. */
+  private inflight = 0;
   /** Last disk error, if any (the caller logs it rate-limited). */
   lastError: Error | undefined;
 
@@ -82,7 +88,8 @@ export class DiskSpool {
     return this.run(async () => {
       if (!this.fh) return;
       const incoming = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
-      if (this.size + incoming > this.maxBytes && this.sent >= this.maxBytes / 4) await this.compact();
+      if (this.size + incoming > this.maxBytes && this.sent >= this.maxBytes / 4)
+        await this.rewrite(this.size, this.size);
       let room = this.maxBytes - this.size;
       const parts: string[] = [];
       let dropped = 0;
@@ -109,6 +116,7 @@ export class DiskSpool {
   /** Up to maxBytes of whole lines from the first unsent byte, or null when nothing waits. */
   read(maxBytes: number): Promise<Buffer | null> {
     return this.run(async () => {
+      this.inflight = 0;
       if (!this.fh || this.pending() === 0) return null;
       const want = Math.min(maxBytes, this.pending());
       const buf = Buffer.alloc(want);
@@ -119,8 +127,10 @@ export class DiskSpool {
         const all = Buffer.alloc(this.pending());
         const r = await this.fh.read(all, 0, all.length, this.sent);
         end = all.lastIndexOf(0x0a, r.bytesRead - 1) + 1 || r.bytesRead;
+        this.inflight = end;
         return all.subarray(0, end);
       }
+      this.inflight = end;
       return buf.subarray(0, end);
     });
   }
@@ -130,6 +140,8 @@ export class DiskSpool {
     return this.run(async () => {
       if (!this.fh) return;
       this.sent = Math.min(this.size, this.sent + n);
+      // A reader may commit a chunk line by line (ClickHouse): the rest of it stays in flight.
+      this.inflight = Math.max(0, this.inflight - n);
       if (this.sent === this.size) {
         await this.fh.truncate(0);
         this.size = 0;
@@ -139,35 +151,61 @@ export class DiskSpool {
     });
   }
 
-  /** Drops everything unsent (the disk quota's last resort); returns the bytes dropped. */
-  discard(): Promise<number> {
+  /**
+   * Drops the oldest unsent lines, whole lines adding up to at least `bytes`, together with the sent head
+   * (free: already delivered). The chunk the sender is writing stays. Returns the lines dropped.
+   */
+  dropOldest(bytes: number): Promise<number> {
     return this.run(async () => {
-      if (!this.fh) return 0;
-      const n = this.size;
-      await this.fh.truncate(0);
-      this.size = this.sent = 0;
-      await this.saveOffset();
-      return n;
+      if (!this.fh || this.size === 0) return 0;
+      const from = Math.min(this.size, this.sent + this.inflight);
+      const { end, lines } = await this.lineEnd(from, from + Math.max(1, bytes));
+      await this.rewrite(from, end);
+      this.prunedLines += lines;
+      return lines;
     });
   }
 
-  /** Removes the sent head: the unsent tail goes to a new file that replaces the spool. */
-  private async compact(): Promise<void> {
+  /** The end of the line holding byte `at - 1` (or the file's end) and the lines from `from` to it. */
+  private async lineEnd(from: number, at: number): Promise<{ end: number; lines: number }> {
+    const buf = Buffer.alloc(Math.min(1 << 20, Math.max(1, this.size - from)));
+    let lines = 0;
+    for (let pos = from; pos < this.size;) {
+      const { bytesRead } = await this.fh!.read(buf, 0, Math.min(buf.length, this.size - pos), pos);
+      if (bytesRead === 0) break;
+      for (let i = buf.indexOf(0x0a); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
+        lines++;
+        if (pos + i + 1 >= at) return { end: pos + i + 1, lines };
+      }
+      pos += bytesRead;
+    }
+    return { end: this.size, lines };
+  }
+
+  /**
+   * Rewrites the spool without its sent head and without the bytes [cutFrom, cutTo) (nothing more when
+   * they are equal to the size): what is kept goes to a new file that replaces the spool.
+   */
+  private async rewrite(cutFrom: number, cutTo: number): Promise<void> {
     const tmp = this.file + '.tmp';
     const out = await open(tmp, 'w', 0o600);
     try {
       const buf = Buffer.alloc(Math.min(1 << 20, Math.max(1, this.size - this.sent)));
-      for (let pos = this.sent; pos < this.size;) {
-        const { bytesRead } = await this.fh!.read(buf, 0, Math.min(buf.length, this.size - pos), pos);
-        if (bytesRead === 0) break;
-        await out.write(buf, 0, bytesRead);
-        pos += bytesRead;
-      }
+      const copy = async (a: number, b: number): Promise<void> => {
+        for (let pos = a; pos < b;) {
+          const { bytesRead } = await this.fh!.read(buf, 0, Math.min(buf.length, b - pos), pos);
+          if (bytesRead === 0) break;
+          await out.write(buf, 0, bytesRead);
+          pos += bytesRead;
+        }
+      };
+      await copy(this.sent, cutFrom);
+      await copy(cutTo, this.size);
     } finally {
       await out.close();
     }
     // Offset 0 first: a crash before the rename resends the sent head (at least once), never skips lines.
-    const left = this.size - this.sent;
+    const left = cutFrom - this.sent + (this.size - cutTo);
     this.sent = 0;
     await this.saveOffset();
     await rename(tmp, this.file);
@@ -197,17 +235,27 @@ export class DiskSpool {
   }
 }
 
+/** Share of the spool the quota drops in one step: it checks between steps whether that was enough. */
+const PRUNE_STEP = 1 / 4;
+
 /**
  * The spool as a part of the data dir's quota. What it holds waits to be sent now, so it counts as today's
- * attacker data: the quota drops it (all unsent, counted) only after every older day and the parts before it.
+ * attacker data: the quota takes from it only after every older day and the parts before it, and then the
+ * oldest lines first, a quarter of the spool at a time, counted in disk_pruned_<name>_lines_total.
  */
-export function spoolPart(spool: DiskSpool, name: string): DiskPart {
+export function spoolPart(spool: DiskSpool, name: string, stats: Stats): DiskPart {
   return {
     name,
     bytes: () => spool.fileBytes(),
     oldest: (tier) => (tier === 'data' && spool.fileBytes() > 0 ? Date.now() : undefined),
     prune: async (tier, before, enough) => {
-      if (tier === 'data' && before > Date.now() && !enough()) await spool.discard();
+      if (tier !== 'data' || before <= Date.now()) return;
+      while (!enough() && spool.fileBytes() > 0) {
+        const had = spool.fileBytes();
+        const lines = await spool.dropOldest(Math.ceil(had * PRUNE_STEP));
+        if (lines) stats.inc(`disk_pruned_${name}_lines_total`, lines);
+        if (spool.fileBytes() >= had) break; // only the chunk being sent is left
+      }
     },
   };
 }

@@ -218,5 +218,5 @@ export async function startClickHouseShipper(
       void ch.close();
     },
   );
-  return Object.assign(c, { drained, disk: spoolPart(spool, 'clickhouse_spool') });
+  return Object.assign(c, { drained, disk: spoolPart(spool, 'clickhouse_spool', stats) });
 }
