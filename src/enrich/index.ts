@@ -1,6 +1,6 @@
 // Adds geo {cc, asn, org} to session and scan events. Subscribed before every sink (sensor.ts), so sinks see
-// completed events. The data loads in the background at start (about half a second, yielding to the event
-// loop): events before that carry no geo rather than waiting. No network look-up ever happens per event.
+// completed events. The data is range tables built at build time and read from disk per look-up (geo.ts):
+// opening them takes a few milliseconds. No network look-up ever happens per event.
 import type { SensorContext } from '../core/context.js';
 import type { Geo } from '../core/events.js';
 import { component, type Component } from '../core/lifecycle.js';
@@ -15,19 +15,15 @@ export async function startEnricher(ctx: SensorContext): Promise<EnricherCompone
   const log = ctx.log.child({ component: 'enrich' });
   const db = new GeoDb();
   const started = Date.now();
-  let closed = false;
-  const loading = db.load().then(
-    () => {
-      const ms = Date.now() - started;
-      ctx.stats.set('enrich_loaded', 1);
-      log.info({ ms, ...db.sizes }, 'geo data loaded');
-    },
-    (err: unknown) => {
-      // Without its data the sensor still runs: events simply carry no geo.
-      ctx.stats.inc('enrich_load_errors_total');
-      if (!closed) log.error({ err }, 'geo data could not be loaded: events will carry no country or ASN');
-    },
-  );
+  try {
+    db.load();
+    ctx.stats.set('enrich_loaded', 1);
+    log.info({ ms: Date.now() - started, ...db.sizes }, 'geo data loaded');
+  } catch (err) {
+    // Without its data the sensor still runs: events simply carry no geo.
+    ctx.stats.inc('enrich_load_errors_total');
+    log.error({ err }, 'geo data could not be loaded: events will carry no country or ASN');
+  }
   const lookup = (ip: string): Geo | undefined => {
     const g = db.lookup(ip);
     if (g) ctx.stats.inc('enrich_hits_total');
@@ -46,16 +42,9 @@ export async function startEnricher(ctx: SensorContext): Promise<EnricherCompone
     }),
   ];
   const stop = (): void => {
-    closed = true;
-    for (const off of offs) off();
+    for (const off of offs.splice(0)) off();
+    db.close();
   };
-  const comp = component(
-    'enrich',
-    async () => {
-      stop();
-      await loading;
-    },
-    stop,
-  );
+  const comp = component('enrich', async () => stop(), stop);
   return Object.assign(comp, { lookup });
 }
