@@ -4,6 +4,8 @@
 //    (tcp-engine.cc) accepts on it and reads the original destination from the accepted socket's name.
 //  - udpSocket: a UDP socket with IP_TRANSPARENT and IP(V6)_RECVORIGDSTADDR, so each datagram carries the
 //    address the client aimed at (dgram's rinfo only has the source).
+//  - sendFrom: a UDP reply from the original destination (address and port) a datagram was aimed at; tproxy
+//    mode has no socket bound there, and IP_PKTINFO can set the source address but not the port.
 //  - UdpReceiver: polls a UDP fd with uv_poll on the loop thread and drains it with recvmmsg straight into
 //    a JS-owned Buffer of fixed-stride records; one JS callback per wakeup (a batch), never per datagram.
 #include "common.h"
@@ -92,6 +94,31 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   if (fd >= 0) close(fd);
   return info.Env().Undefined();
+}
+
+// sendFrom(fromAddress, fromPort, toAddress, toPort, data) -> bytes sent. One short-lived transparent socket
+// per reply: replies are rate-limited (--respond-udp-rate), so a socket per reply costs little.
+Napi::Value SendFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  tw::SocketSpec spec;
+  spec.address = info[0].As<Napi::String>().Utf8Value();
+  spec.port = info[1].As<Napi::Number>().Int32Value();
+  spec.type = SOCK_DGRAM;
+  spec.transparent = true;
+  sockaddr_storage to;
+  socklen_t tolen = 0;
+  if (!tw::MakeSockaddr(info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::Number>().Int32Value(), 0,
+                        &to, &tolen))
+    return tw::ThrowErrno(env, "inet_pton", EINVAL);
+  auto data = info[4].As<Napi::Buffer<uint8_t>>();
+  const char* what = "";
+  int fd = tw::OpenSocket(spec, &what);
+  if (fd < 0) return tw::ThrowErrno(env, what, -fd);
+  ssize_t n = sendto(fd, data.Data(), data.Length(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), tolen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return tw::ThrowErrno(env, "sendto", err);
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
@@ -275,6 +302,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpListen", Napi::Function::New(env, TcpListen));
   exports.Set("udpSocket", Napi::Function::New(env, UdpSocket));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("sendFrom", Napi::Function::New(env, SendFrom));
   exports.Set("UdpReceiver", UdpReceiver::Define(env));
   exports.Set("RECORD_HEADER", Napi::Number::New(env, kHeader));
   exports.Set("RECORD_FLAG", tw::EnumObject<int>(env, {{"noOrigDst", kNoOrigDst}}));

@@ -25,6 +25,7 @@ interface NativeAddon {
   tcpListen(family: number, address: string, port: number, backlog: number): number;
   udpSocket(family: number, address: string, port: number, rcvbuf: number): number;
   closeFd(fd: number): void;
+  sendFrom(from: string, fromPort: number, to: string, toPort: number, data: Buffer): number;
   UdpReceiver: new (
     fd: number,
     buf: Buffer,
@@ -110,6 +111,23 @@ export function transparentUdpSocket(
     if (err instanceof TidewatchError) throw err;
     throw sockError('UDP', family, port, err);
   }
+}
+
+/**
+ * Sends a UDP datagram from an address and port this host does not own (a tproxy datagram's original
+ * destination) to `to`: a reply that looks as if the address the client aimed at answered.
+ */
+export function sendFrom(
+  family: Family,
+  from: { address: string; port: number },
+  to: { address: string; port: number },
+  data: Buffer,
+): number {
+  checkAddress(family, from.address);
+  checkAddress(family, to.address);
+  checkPort(from.port);
+  checkPort(to.port);
+  return addon().sendFrom(from.address, from.port, to.address, to.port, data);
 }
 
 export function closeFd(fd: number): void {

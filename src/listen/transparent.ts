@@ -18,6 +18,7 @@ import {
   familyUnavailable,
   MAX_KEEP,
   RECORD_HEADER,
+  sendFrom,
   startUdpReceiver,
   transparentTcpListen,
   transparentUdpSocket,
@@ -38,22 +39,31 @@ const BATCH_BYTES = 4 << 20;
 /** How often ports of local services that started after tidewatch are looked for. */
 const RESCAN_MS = 5000;
 
-export async function startTransparent(ctx: SensorContext, sessions: SessionHandler): Promise<Component> {
+/**
+ * The UDP receivers' batch callback: each datagram with its original destination goes to the session
+ * handler; under --respond-udp its reply leaves from that destination, as ports mode's does.
+ */
+function datagramHandler(
+  ctx: SensorContext,
+  sessions: SessionHandler,
+  log: SensorContext['log'],
+): (batch: ReceivedDatagram[]) => void {
   const { cfg, stats } = ctx;
-  const log = ctx.log.child({ component: 'tproxy' });
   const rlog = new RateLimitedLog(log);
-  // Read before our own sockets exist, so the list holds other services only.
-  const local = localListeners();
-  const tcp: { close(): void }[] = [];
-  const receivers: UdpReceiver[] = [];
-  const families: Family[] = [];
-  let rules: TproxyRules | undefined;
-  const timers: { rescan?: NodeJS.Timeout } = {};
-  const keep = Math.max(1, Math.min(cfg.bufsize, MAX_KEEP));
-  // The batch buffer holds maxBatch records of keep bytes: at most 4 MiB per receiver, 16..256 datagrams.
-  const maxBatch = Math.max(16, Math.min(256, Math.floor(BATCH_BYTES / (RECORD_HEADER + keep))));
+  const replyTo =
+    cfg.respondUdp === 'on'
+      ? (d: ReceivedDatagram) =>
+          (data: Buffer): void => {
+            try {
+              sendFrom(d.family, { address: d.dst, port: d.dport }, { address: d.src, port: d.sport }, data);
+            } catch (err) {
+              stats.inc('respond_udp_send_errors_total');
+              if (rlog.allow('udp-reply')) log.warn({ err }, 'UDP reply not sent');
+            }
+          }
+      : undefined;
 
-  const onBatch = (batch: ReceivedDatagram[]): void => {
+  return (batch: ReceivedDatagram[]): void => {
     const time = Date.now();
     stats.inc('tproxy_udp_batches_total');
     for (const d of batch) {
@@ -70,12 +80,30 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
           data: d.data,
           bytes: d.bytes,
           time,
+          reply: replyTo?.(d),
         });
       } catch (err) {
         rlog.error('udp', { err }, 'session handler failed on a UDP datagram');
       }
     }
   };
+}
+
+export async function startTransparent(ctx: SensorContext, sessions: SessionHandler): Promise<Component> {
+  const { cfg } = ctx;
+  const log = ctx.log.child({ component: 'tproxy' });
+  // Read before our own sockets exist, so the list holds other services only.
+  const local = localListeners();
+  const tcp: { close(): void }[] = [];
+  const receivers: UdpReceiver[] = [];
+  const families: Family[] = [];
+  let rules: TproxyRules | undefined;
+  const timers: { rescan?: NodeJS.Timeout } = {};
+  const keep = Math.max(1, Math.min(cfg.bufsize, MAX_KEEP));
+  // The batch buffer holds maxBatch records of keep bytes: at most 4 MiB per receiver, 16..256 datagrams.
+  const maxBatch = Math.max(16, Math.min(256, Math.floor(BATCH_BYTES / (RECORD_HEADER + keep))));
+
+  const onBatch = datagramHandler(ctx, sessions, log);
 
   const closeAll = async (): Promise<void> => {
     if (timers.rescan) clearInterval(timers.rescan);

@@ -13,7 +13,7 @@ export interface Datagram {
   bytes: number;
   /** Receive time, ms since the epoch. */
   time: number;
-  /** Sends a reply to the datagram's source from its destination (ports mode; --respond-udp). */
+  /** Sends a reply to the datagram's source from its destination (--respond-udp; in tproxy mode from the original destination). */
   reply?: (data: Buffer) => void;
 }
 
