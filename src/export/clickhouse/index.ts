@@ -166,6 +166,7 @@ export async function startClickHouseShipper(
     bus.on('spike', (ev) => fold(() => builder.addSpike(ev))),
     bus.on('block', (ev) => fold(() => builder.addBlock(ev))),
     bus.on('packets', (ev) => fold(() => builder.addOther(ev))),
+    bus.on('campaign', (ev) => fold(() => builder.addOther(ev))),
   ];
   const timer = setInterval(ship, cfg.clickhouseFlush);
   timer.unref();

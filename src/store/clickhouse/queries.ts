@@ -4,11 +4,12 @@
 // SQL only through sql.ts; UInt64 values arrive as strings and are turned into numbers here.
 import type { ClickHouseClient } from '@clickhouse/client';
 
-import type { ScanEvent, SpikeEvent, Tag } from '../../core/events.js';
+import type { CampaignEvent, ScanEvent, SpikeEvent, Tag } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
 import type {
   DailyRow,
   FleetSpike,
+  IocRow,
   Page,
   PortCount,
   QueryStore,
@@ -23,6 +24,7 @@ import type {
 } from '../query.js';
 import { PROTO_TOTAL } from '../sqlite/schema.js';
 import { ClickHouseCounters } from './counter-queries.js';
+import { IntelQueries } from './intel-queries.js';
 import { SessionQueries } from './session-queries.js';
 import { day, EMPTY, ip, list, qualified, sql, type Sql } from './sql.js';
 
@@ -55,6 +57,7 @@ const dayNum = (ms: number): number => Math.max(0, Math.floor(ms / DAY));
 export class ClickHouseQueryStore implements QueryStore {
   private readonly counters: ClickHouseCounters;
   private readonly sessionQ: SessionQueries;
+  private readonly intel: IntelQueries;
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -62,6 +65,7 @@ export class ClickHouseQueryStore implements QueryStore {
   ) {
     this.counters = new ClickHouseCounters(database, this.rows);
     this.sessionQ = new SessionQueries(database, this.rows);
+    this.intel = new IntelQueries(database, this.rows, (f) => this.sc(f));
   }
 
   private readonly rows = async <T>(q: Sql): Promise<T[]> =>
@@ -242,6 +246,10 @@ export class ClickHouseQueryStore implements QueryStore {
   };
 
   sessions = (q: SessionQuery): Promise<Page<SessionRow>> => this.sessionQ.search(q);
+  campaigns = (q: R & { limit: number; offset: number }): Promise<Page<CampaignEvent>> =>
+    this.intel.campaigns(q);
+  iocs = (q: R & { limit: number; offset: number; src?: string }): Promise<Page<IocRow>> =>
+    this.intel.iocs(q);
   session = (id: number, f: SensorFilter = {}): Promise<SessionRow | undefined> => this.sessionQ.one(id, f);
 
   scans = async (q: R & { limit: number; offset: number; src?: string }): Promise<Page<ScanEvent>> => {

@@ -21,6 +21,7 @@ export const SESSION_TABLES = [
   'blocks',
   'events',
   'heartbeats',
+  'iocs',
 ] as const;
 export const COUNTER_TABLES = [
   'counters_min',
@@ -107,8 +108,26 @@ CREATE TABLE IF NOT EXISTS {db}.heartbeats (
 ) ENGINE = MergeTree PARTITION BY day ORDER BY (sensor, ts)
 `;
 
+// Sessions gain the responder's and intel's fields (issues 12 and 13) as the SQLite store keeps them: persona,
+// respond (JSON: sent, credentials, commands, http, ssh), app, signature (the template), intel (JSON: cves,
+// rules, iocs, http, sha256), and tag_names for tag= (has() on an array, no JSON scan). Rows shipped before
+// keep these fields only in `extra`. 18.16 has no ADD COLUMN IF NOT EXISTS: migrate() passes over a column
+// that exists (a step cut short before its version row). IOCs get a row per session and IOC (the
+// fleet's first/last seen and sources are aggregated on read); campaign events go to `events`.
+const V2 = `
+ALTER TABLE {db}.sessions ADD COLUMN persona String;
+ALTER TABLE {db}.sessions ADD COLUMN respond String;
+ALTER TABLE {db}.sessions ADD COLUMN app String;
+ALTER TABLE {db}.sessions ADD COLUMN signature String;
+ALTER TABLE {db}.sessions ADD COLUMN intel String;
+ALTER TABLE {db}.sessions ADD COLUMN tag_names Array(String);
+CREATE TABLE IF NOT EXISTS {db}.iocs (
+  sensor String, day Date, ts UInt64, kind String, value String, src String, batch UInt64
+) ENGINE = MergeTree PARTITION BY day ORDER BY (kind, value, ts)
+`;
+
 /** Each step: statements separated by ';' at the end of a line, {db} standing for the database. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function statements(step: string, database: string): Sql[] {
@@ -139,7 +158,10 @@ export async function migrate(ch: ClickHouseClient, database: string): Promise<{
       `the ClickHouse database ${database} was written by a newer tidewatch (schema ${from}, this one knows ${SCHEMA_VERSION}): upgrade tidewatch`,
     );
   for (let v = from; v < SCHEMA_VERSION; v++) {
-    for (const st of statements(MIGRATIONS[v]!, database)) await ch.command({ query: st.text });
+    for (const st of statements(MIGRATIONS[v]!, database))
+      await ch.command({ query: st.text }).catch((err: unknown) => {
+        if (!(/ ADD COLUMN /.test(st.text) && /already exists/i.test((err as Error).message))) throw err;
+      });
     await ch.command({ query: sql`INSERT INTO ${versions} SELECT ${v + 1}, now()`.text });
   }
   return { from, to: SCHEMA_VERSION };

@@ -2,6 +2,7 @@
 // so every byte comes back exactly), the text search as a byte search on the unhexed payload.
 import type { Geo, Tag, TlsInfo } from '../../core/events.js';
 import type { Page, SensorFilter, SessionQuery, SessionRow } from '../query.js';
+import { withIntel } from '../sqlite/queries.js';
 import type { Rows } from './counter-queries.js';
 import { day, EMPTY, hexBytes, ip, join, list, qualified, sql, str, type Sql } from './sql.js';
 
@@ -28,9 +29,15 @@ interface SessionDbRow {
   cc: string;
   asn: number;
   org: string;
+  persona: string;
+  respond: string;
+  app: string;
+  signature: string;
+  intel: string;
 }
 
-const COLS = sql`id, ts, ended, proto, src, sport, dst, dport, bytes, truncated, close, payload, tls, tags, cc, asn, org`;
+const COLS = sql`id, ts, ended, proto, src, sport, dst, dport, bytes, truncated, close, payload, tls, tags, cc, asn,
+  org, persona, respond, app, signature, intel`;
 
 export class SessionQueries {
   constructor(
@@ -67,6 +74,8 @@ export class SessionQueries {
         payload: data.get(r.payload) ?? '',
       };
       if (r.tls) row.tls = JSON.parse(r.tls) as TlsInfo;
+      if (r.persona)
+        Object.assign(row, { persona: r.persona }, JSON.parse(r.respond || '{}') as Partial<SessionRow>);
       if (r.tags) row.tags = JSON.parse(r.tags) as Tag[];
       if (r.cc || r.asn) {
         const geo: Geo = {};
@@ -75,7 +84,7 @@ export class SessionQueries {
         if (r.org) geo.org = r.org;
         row.geo = geo;
       }
-      return row;
+      return withIntel(row, { app: r.app || null, signature: r.signature || null, intel: r.intel || null });
     });
   }
 
@@ -88,6 +97,8 @@ export class SessionQueries {
     if (q.src !== undefined) where.push(sql`src = ${ip(q.src)}`);
     if (q.proto !== undefined) where.push(sql`proto = ${str(q.proto)}`);
     if (q.sensor !== undefined) where.push(sql`sensor = ${str(q.sensor)}`);
+    if (q.tag !== undefined) where.push(sql`has(tag_names, ${str(q.tag)})`);
+    if (q.signature !== undefined) where.push(sql`signature = ${str(q.signature)}`);
     // Byte search: the needle goes in as hex, the payload is unhexed, position() compares bytes.
     if (q.text)
       where.push(

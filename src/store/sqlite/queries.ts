@@ -75,8 +75,11 @@ interface IocDbRow {
   sources: string;
 }
 
-/** Adds the intel columns (app, signature template, the intel JSON) to a session row. */
-function withIntel(row: SessionRow, r: SessionDbRow): SessionRow {
+/** Adds the intel columns (app, signature template, the intel JSON) to a session row (ClickHouse's too). */
+export function withIntel(
+  row: SessionRow,
+  r: { app: string | null; signature: string | null; intel: string | null },
+): SessionRow {
   if (r.app) row.app = r.app;
   const intel = parse<Partial<SessionRow> & { sha256?: string }>(r.intel);
   if (intel) {
