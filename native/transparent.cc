@@ -50,12 +50,12 @@ bool SetInt(int fd, int level, int opt, int value) {
   return setsockopt(fd, level, opt, &value, sizeof value) == 0;
 }
 
-// Shared by tcpListen and udpSocket. One socket per family: the IPv4 socket takes IPv4, so the IPv6 one
+// Shared by tcpListen, udpSocket and sendFrom. One socket per family: the IPv4 socket takes IPv4, so the IPv6 one
 // must not see v4-mapped traffic (v6only).
-tw::SocketSpec TransparentSpec(const Napi::CallbackInfo& info, int type) {
+tw::SocketSpec TransparentSpec(const Napi::Value& address, const Napi::Value& port, int type) {
   tw::SocketSpec spec;
-  spec.address = info[1].As<Napi::String>().Utf8Value();
-  spec.port = info[2].As<Napi::Number>().Int32Value();
+  spec.address = address.As<Napi::String>().Utf8Value();
+  spec.port = port.As<Napi::Number>().Int32Value();
   spec.type = type;
   spec.transparent = true;
   return spec;
@@ -63,7 +63,7 @@ tw::SocketSpec TransparentSpec(const Napi::CallbackInfo& info, int type) {
 
 // tcpListen(family, address, port, backlog) -> fd
 Napi::Value TcpListen(const Napi::CallbackInfo& info) {
-  tw::SocketSpec spec = TransparentSpec(info, SOCK_STREAM);
+  tw::SocketSpec spec = TransparentSpec(info[1], info[2], SOCK_STREAM);
   spec.backlog = info[3].As<Napi::Number>().Int32Value();
   return tw::OpenSocketOrThrow(info.Env(), spec);
 }
@@ -74,7 +74,7 @@ Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
   int family = info[0].As<Napi::Number>().Int32Value();
   int rcvbuf = info[3].As<Napi::Number>().Int32Value();
   const char* what = "";
-  int fd = tw::OpenSocket(TransparentSpec(info, SOCK_DGRAM), &what);
+  int fd = tw::OpenSocket(TransparentSpec(info[1], info[2], SOCK_DGRAM), &what);
   if (fd < 0) return tw::ThrowErrno(env, what, -fd);
   bool ok = family == 4 ? SetInt(fd, SOL_IP, IP_RECVORIGDSTADDR, 1)
                         : SetInt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1);
@@ -100,11 +100,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 // per reply: replies are rate-limited (--respond-udp-rate), so a socket per reply costs little.
 Napi::Value SendFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  tw::SocketSpec spec;
-  spec.address = info[0].As<Napi::String>().Utf8Value();
-  spec.port = info[1].As<Napi::Number>().Int32Value();
-  spec.type = SOCK_DGRAM;
-  spec.transparent = true;
+  tw::SocketSpec spec = TransparentSpec(info[0], info[1], SOCK_DGRAM);
   sockaddr_storage to;
   socklen_t tolen = 0;
   if (!tw::MakeSockaddr(info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::Number>().Int32Value(), 0,
