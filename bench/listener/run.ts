@@ -10,7 +10,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, REPO } from '../../test/helpers/sensor.js';
 import { createTestbed, type Testbed } from '../../test/helpers/testbed.js';
@@ -22,12 +22,15 @@ const { values: argv } = parseArgs({
     runs: { type: 'string', default: '5' },
     idle: { type: 'string', default: '10000' },
     responders: { type: 'boolean', default: false },
+    // Writes a V8 CPU profile of every tidewatch run into this directory (see bench/listener/profile.ts).
+    profile: { type: 'string', default: '' },
   },
 });
 const COUNT = Math.min(Number(argv.count), 200_000);
 const INFLIGHT = Math.min(Number(argv.inflight), 1000);
 const RUNS = Math.min(Number(argv.runs), 20);
-const IDLE = Math.min(Number(argv.idle), 15_000);
+const IDLE = Math.min(Number(argv.idle), 15_000); // 0: no idle-connection runs
+const PROFILE = argv.profile ? resolve(argv.profile) : '';
 const PORT = 20000;
 const PAYLOAD = 100;
 
@@ -123,7 +126,12 @@ async function rateRun(kind: 'c' | 'node', extra: string[] = []): Promise<Rate> 
     const server =
       kind === 'c'
         ? await spawnReady(bed, cserver, [String(PORT)], /ready/)
-        : await spawnReady(bed, process.execPath, sensorArgs(dataDir, extra), /sensor ready/);
+        : await spawnReady(
+            bed,
+            process.execPath,
+            [...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []), ...sensorArgs(dataDir, extra)],
+            /sensor ready/,
+          );
     const cpu0 = cpuSeconds(server.pid!);
     const r = await bed.exec(
       bed.sensorNs,
@@ -278,7 +286,7 @@ const names: Record<IdleKind, string> = {
   'node-young-1m': 'tidewatch, NODE_OPTIONS=--max-semi-space-size=1',
   'node-bare': 'bare node:net server (reference)',
 };
-for (const kind of ['node', 'node-young-1m', 'node-bare', 'c'] as const) {
+for (const kind of IDLE > 0 ? (['node', 'node-young-1m', 'node-bare', 'c'] as const) : []) {
   const m = await idleRun(kind);
   const per = ((m.after - m.before) * 1024) / m.held;
   console.log(
