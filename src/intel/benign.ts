@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { parseAddress } from '../core/addresses.js';
+import { ipv4ToUint, parseAddress } from '../core/addresses.js';
 import { TidewatchError } from '../core/errors.js';
 import { shippedFile } from './paths.js';
 
@@ -23,9 +23,16 @@ function toBig(b: Uint8Array): bigint {
   return b.length === 4 ? (1n << 128n) | v : v;
 }
 
+/** IPv4 ranges above 2^128 in the bigint order; below it is IPv6. */
+const V4 = 1n << 128n;
+
 export class BenignList {
   private starts: bigint[] = [];
   private ranges: Range[] = [];
+  // The IPv4 ranges again as plain numbers: a session's source is looked up without BigInt or bytes.
+  private v4Starts: number[] = [];
+  private v4Ends: number[] = [];
+  private v4Orgs: string[] = [];
 
   get size(): number {
     return this.ranges.length;
@@ -77,6 +84,11 @@ export class BenignList {
       }
       list.ranges.push(r);
       list.starts.push(r.start);
+      if (r.start >= V4) {
+        list.v4Starts.push(Number(r.start - V4));
+        list.v4Ends.push(Number(r.end - V4));
+        list.v4Orgs.push(r.org);
+      }
     }
     return list;
   }
@@ -106,19 +118,29 @@ export class BenignList {
 
   /** The organisation whose published range holds `ip`, or undefined. */
   orgOf(ip: string): string | undefined {
+    const n = ipv4ToUint(ip);
+    if (n >= 0) {
+      const i = lastAtMost(this.v4Starts, n);
+      return i >= 0 && n <= this.v4Ends[i]! ? this.v4Orgs[i] : undefined;
+    }
     const b = parseAddress(ip);
     if (!b) return undefined;
     const v = toBig(b.length === 16 && isV4Mapped(b) ? b.subarray(12) : b);
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= v) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    const r = this.ranges[hi];
+    const r = this.ranges[lastAtMost(this.starts, v)];
     return r && v <= r.end ? r.org : undefined;
   }
+}
+
+/** The index of the last entry of a sorted array that is <= v, or -1. */
+function lastAtMost<T extends number | bigint>(sorted: readonly T[], v: T): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi;
 }
 
 const isV4Mapped = (b: Uint8Array): boolean =>

@@ -50,7 +50,12 @@ export const compileRegex = (source: string, nocase: boolean): RE2 => new RE2(so
 
 /** The fields of one session, computed lazily and once (lowercased copies too). */
 export class MatchInput {
-  private readonly cache = new Map<string, string>();
+  // Separate caches for the session's fields and the selected request's, raw and lowercased: no key is built
+  // per look-up, and selecting another request clears only its own.
+  private readonly raws = new Map<Field, string>();
+  private readonly lowers = new Map<Field, string>();
+  private readonly httpRaws = new Map<Field, string>();
+  private readonly httpLowers = new Map<Field, string>();
   private request: HttpRequest | undefined;
 
   constructor(
@@ -65,15 +70,17 @@ export class MatchInput {
   use(r: HttpRequest | undefined): void {
     if (r === this.request) return;
     this.request = r;
-    for (const k of [...this.cache.keys()]) if (k.includes('http.')) this.cache.delete(k);
+    this.httpRaws.clear();
+    this.httpLowers.clear();
   }
 
   get(field: Field, lower: boolean): string {
-    const key = lower ? '^' + field : field;
-    let v = this.cache.get(key);
+    const http = field.startsWith('http.');
+    const cache = lower ? (http ? this.httpLowers : this.lowers) : http ? this.httpRaws : this.raws;
+    let v = cache.get(field);
     if (v === undefined) {
       v = lower ? this.get(field, false).toLowerCase() : this.raw(field);
-      this.cache.set(key, v);
+      cache.set(field, v);
     }
     return v;
   }
@@ -107,9 +114,11 @@ export class MatchInput {
 function test(c: Condition, input: MatchInput): boolean {
   switch (c.kind) {
     case 'all':
-      return c.of.every((x) => test(x, input));
+      for (const x of c.of) if (!test(x, input)) return false;
+      return true;
     case 'any':
-      return c.of.some((x) => test(x, input));
+      for (const x of c.of) if (test(x, input)) return true;
+      return false;
     case 'literal': {
       const v = input.get(c.field, c.nocase);
       if (c.op === 'contains') return v.includes(c.value);
@@ -126,11 +135,16 @@ function usesHttp(c: Condition): boolean {
   return c.field.startsWith('http.');
 }
 
+/** usesHttp of each rule's condition, worked out once per rule. */
+const httpRules = new WeakMap<Rule, boolean>();
+
 /** Does the rule match this session? */
 export function matches(rule: Rule, input: MatchInput): boolean {
   if (rule.apps && !rule.apps.includes(input.app)) return false;
   if (rule.ports && !rule.ports.includes(input.port)) return false;
-  if (!usesHttp(rule.when)) return test(rule.when, input);
+  let http = httpRules.get(rule);
+  if (http === undefined) httpRules.set(rule, (http = usesHttp(rule.when)));
+  if (!http) return test(rule.when, input);
   for (const r of input.requests) {
     input.use(r);
     if (test(rule.when, input)) return true;
@@ -153,7 +167,9 @@ export interface RuleHits {
 
 /** Every rule that matches, with the union of their tags and CVEs (sorted, no repeats). */
 export function evaluate(rules: readonly Rule[], input: MatchInput): RuleHits {
-  const hit = rules.filter((r) => matches(r, input));
+  const hit: Rule[] = [];
+  for (const r of rules) if (matches(r, input)) hit.push(r);
+  if (hit.length === 0) return { rules: [], tags: [], cves: [] };
   return {
     rules: hit.map((r) => r.id),
     tags: [...new Set(hit.flatMap((r) => r.tags))].sort(),
