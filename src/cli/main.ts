@@ -1,15 +1,9 @@
 // argv → config → sensor. The only place that may call process.exit. Errors at start are one line.
+// Each command imports what it needs when it runs: `analyze` must not pay for the sensor, the store,
+// GeoIP or the web server (their modules alone take longer to load than a small capture takes to read).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { runAnalyze } from '../capture/analyze.js';
-import { loadConfig, suggestFlag } from '../config/load.js';
-import { OPTIONS, type OptionKey, flagOf } from '../config/schema.js';
 import { isTidewatchError, TidewatchError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
-import { startSensor, startServe } from '../sensor.js';
-import { openClient, parseClickHouseUrl, PASSWORD_ENV, redacted } from '../store/clickhouse/client.js';
-import { migrate } from '../store/clickhouse/schema.js';
-import { ANALYZE_HELP, CLICKHOUSE_HELP, MAIN_HELP, runHelp, SERVE_HELP } from './help.js';
 
 function die(message: string, code = 2): never {
   process.stderr.write(`tidewatch: ${message}\n`);
@@ -17,12 +11,13 @@ function die(message: string, code = 2): never {
 }
 
 /** parseArgs with a one-line error (and a suggestion) for unknown flags. */
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false) {
+async function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: positionals });
   } catch (err) {
     const m = /'(--?[\w-]+)/.exec((err as Error).message);
     const name = m?.[1]?.replace(/^-+/, '');
+    const { suggestFlag } = await import('../config/load.js');
     const hint = name ? suggestFlag(name) : undefined;
     die(`${(err as Error).message.split('\n')[0]}` + (hint ? `: did you mean --${hint}?` : ''));
   }
@@ -30,15 +25,23 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>,
 
 /** `run` starts the sensor; `serve` only the dashboard and API over a fleet's ClickHouse. Same options. */
 async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void> {
+  const [{ loadConfig }, { OPTIONS, flagOf }, { createLogger }, { startSensor, startServe }, help] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../config/schema.js'),
+      import('../core/log.js'),
+      import('../sensor.js'),
+      import('./help.js'),
+    ]);
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const key of Object.keys(OPTIONS) as OptionKey[])
+  for (const key of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[])
     options[flagOf(key)] = { type: OPTIONS[key].kind === 'boolean' ? 'boolean' : 'string' };
-  const { values } = parse(args, options);
+  const { values } = await parse(args, options);
   if (values.help) {
-    process.stdout.write(mode === 'serve' ? SERVE_HELP : runHelp());
+    process.stdout.write(mode === 'serve' ? help.SERVE_HELP : help.runHelp());
     return;
   }
   const { config, help: _help, ...flags } = values as Record<string, string | boolean | undefined>;
@@ -89,7 +92,7 @@ async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void>
 }
 
 async function analyze(args: string[]): Promise<void> {
-  const { values, positionals } = parse(
+  const { values, positionals } = await parse(
     args,
     {
       json: { type: 'boolean' },
@@ -100,13 +103,14 @@ async function analyze(args: string[]): Promise<void> {
     true,
   );
   if (values.help) {
-    process.stdout.write(ANALYZE_HELP);
+    process.stdout.write((await import('./help.js')).ANALYZE_HELP);
     return;
   }
   if (positionals.length !== 1) die('analyze takes one capture file: tidewatch analyze FILE [--json]');
   const maxSources = Number(values['max-sources'] ?? 1_000_000);
   if (!Number.isInteger(maxSources) || maxSources < 1)
     die('bad value for --max-sources: write a whole number above 0');
+  const { runAnalyze } = await import('../capture/analyze.js');
   const code = await runAnalyze({
     file: positionals[0]!,
     json: Boolean(values.json),
@@ -118,12 +122,16 @@ async function analyze(args: string[]): Promise<void> {
 
 /** tidewatch clickhouse init URL: creates or migrates the fleet schema, then exits. */
 async function clickhouse(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = await parse(args, { help: { type: 'boolean', short: 'h' } }, true);
   if (values.help || positionals[0] !== 'init' || positionals.length !== 2) {
     if (!values.help) process.exitCode = 2;
-    process.stdout.write(CLICKHOUSE_HELP);
+    process.stdout.write((await import('./help.js')).CLICKHOUSE_HELP);
     return;
   }
+  const [{ openClient, parseClickHouseUrl, PASSWORD_ENV, redacted }, { migrate }] = await Promise.all([
+    import('../store/clickhouse/client.js'),
+    import('../store/clickhouse/schema.js'),
+  ]);
   const target = parseClickHouseUrl(positionals[1]!, process.env[PASSWORD_ENV] ?? '');
   const ch = openClient(target, { requestTimeoutMs: 30_000 });
   try {
@@ -163,7 +171,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(MAIN_HELP);
+      process.stdout.write((await import('./help.js')).MAIN_HELP);
       return;
     default:
       die(`unknown command "${command}": use run, serve, analyze, clickhouse or version (tidewatch --help)`);
