@@ -2,6 +2,7 @@
 // pcapng file, offline, through the same addon, decoders and counters as live capture.
 import { statSync } from 'node:fs';
 import { isTidewatchError } from '../core/errors.js';
+import { DailyQueue } from '../daily/queue.js';
 import { DailyTable, type RowVisitor } from '../daily/table.js';
 import { type AnalyzeReport, topSourcesOf } from './analyze-report.js';
 import { PacketCounters } from './counters.js';
@@ -48,7 +49,8 @@ export async function analyzeFile(
 ): Promise<AnalyzeReport> {
   const daily = new DailyTable({ maxSources: opts.maxSources });
   // The table takes attempts straight from the decoder: no probe event per packet (nothing else listens).
-  const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], daily });
+  const queue = new DailyQueue(daily);
+  const counters = new PacketCounters({ excludePrivate: false, onlyDst: [], daily: queue });
   counters.setOwnAddresses([]);
   const res = await readFileBatches(
     opts.file,
@@ -56,6 +58,7 @@ export async function analyzeFile(
     (buf, count, linktype) => counters.addBatch(buf, count, linktype),
     onProgress,
   );
+  queue.flush();
   const snap = counters.snapshot();
   const report: AnalyzeReport = {
     packets: snap.packets,

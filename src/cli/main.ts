@@ -23,23 +23,27 @@ async function parse(args: string[], options: NonNullable<ParseArgsConfig['optio
   }
 }
 
-/** `run` starts the sensor; `serve` only the dashboard and API over a fleet's ClickHouse. Same options. */
-async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void> {
-  const [{ loadConfig }, { OPTIONS, flagOf }, { createLogger }, { startSensor, startServe }, help] =
-    await Promise.all([
-      import('../config/load.js'),
-      import('../config/schema.js'),
-      import('../core/log.js'),
-      import('../sensor.js'),
-      import('./help.js'),
-    ]);
+/** The flags of `run` and `serve`: --config, --help and one per config option. */
+async function runFlags(): Promise<NonNullable<ParseArgsConfig['options']>> {
+  const { OPTIONS, flagOf } = await import('../config/schema.js');
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const key of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[])
     options[flagOf(key)] = { type: OPTIONS[key].kind === 'boolean' ? 'boolean' : 'string' };
-  const { values } = await parse(args, options);
+  return options;
+}
+
+/** `run` starts the sensor; `serve` only the dashboard and API over a fleet's ClickHouse. Same options. */
+async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void> {
+  const [{ loadConfig }, { createLogger }, { startSensor, startServe }, help] = await Promise.all([
+    import('../config/load.js'),
+    import('../core/log.js'),
+    import('../sensor.js'),
+    import('./help.js'),
+  ]);
+  const { values } = await parse(args, await runFlags());
   if (values.help) {
     process.stdout.write(mode === 'serve' ? help.SERVE_HELP : help.runHelp());
     return;

@@ -24,6 +24,8 @@ const NO_PORT = 65536;
 /** In a row's meta word (protocol << 17 | port): the destination is text (kept in rowText), not IPv4. */
 const TEXT_DST = 1 << 24;
 const NONE = NO_ROW;
+/** Attempts warmV4() takes at most at once. */
+export const WARM_MAX = 256;
 /** Sources whose row lists visit() walks at once. */
 const WALK = 16;
 const F_TCP = 1;
@@ -82,6 +84,14 @@ export class DailyTable {
   evicted = 0;
   /** Rows refused because one source alone already held maxRows rows. */
   droppedRows = 0;
+  /** warmV4()'s keys, and the sum of what it read (kept so the reads are not optimized away). */
+  private readonly warming = {
+    slots: new Int32Array(WARM_MAX),
+    dsts: new Int32Array(WARM_MAX),
+    metas: new Int32Array(WARM_MAX),
+    days: new Int32Array(WARM_MAX),
+  };
+  warmth = 0;
 
   constructor(opts: DailyTableOptions) {
     this.maxSources = Math.max(1, Math.floor(opts.maxSources));
@@ -111,6 +121,31 @@ export class DailyTable {
    */
   addV4(tcp: boolean, dport: number, dst: number, src: number, tsSec: number): boolean {
     return this.put(src | 0, dst | 0, undefined, tcp ? 0 : 1, dport, tsSec, tsSec, 1);
+  }
+
+  /**
+   * Before addV4() of these n attempts (a DailyQueue's, `kind` 0 TCP, 1 UDP, other: not IPv4, skipped):
+   * reads the rows they will look up, all at once, so those lookups hit the cache (RowStore.warm).
+   */
+  warmV4(
+    kind: Uint8Array,
+    port: Int32Array,
+    dst: Int32Array,
+    src: Int32Array,
+    sec: Float64Array,
+    n: number,
+  ): void {
+    const w = this.warming;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = kind[i]! > 1 ? undefined : this.sources.get(src[i]!);
+      if (slot === undefined) continue; // a new source: its rows are new too
+      w.slots[k] = slot;
+      w.dsts[k] = dst[i]!;
+      w.metas[k] = (kind[i]! << 17) | port[i]!;
+      w.days[k++] = Math.floor(sec[i]! / 86400);
+    }
+    this.warmth = this.store.warm(w.slots, w.dsts, w.metas, w.days, k);
   }
 
   /** Adds `count` events seen between first and last (unix seconds) to the row; merges with what exists. */
