@@ -1,6 +1,8 @@
 // The shipper against a real ClickHouse (test/helpers/clickhouse.ts): rows arrive with the sensor id,
 // payloads once per hash, a retried chunk is stored once, and an outage loses nothing and doubles nothing.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 
 import { loadConfig } from '../../config/load.js';
@@ -10,12 +12,17 @@ import { createLogger } from '../../core/log.js';
 import { Stats } from '../../core/stats.js';
 import { openClient, parseClickHouseUrl } from '../../store/clickhouse/client.js';
 import { migrate } from '../../store/clickhouse/schema.js';
-import { startClickHouse, type ClickHouseServer } from '../../../test/helpers/clickhouse.js';
-import { tempDir } from '../../../test/helpers/sensor.js';
+import {
+  CH_PASSWORD,
+  CH_USER,
+  startClickHouse,
+  type ClickHouseServer,
+} from '../../../test/helpers/clickhouse.js';
+import { eventually, tempDir } from '../../../test/helpers/sensor.js';
 import { feed, HOSTILE } from '../../../test/e2e/web-fixture.js';
 import { BatchBuilder, BatchIds } from './batch.js';
 import { startClickHouseShipper } from './index.js';
-import { sendChunk } from './sender.js';
+import { queryIdOf, sendChunk } from './sender.js';
 
 let server: ClickHouseServer;
 before(async () => {
@@ -93,6 +100,52 @@ test('a chunk sent again after an unclear failure is stored once, counters inclu
   for (const c of chunks) await sendChunk(ch, 'ship2', c, true);
   assert.equal(count('SELECT sum(count) FROM ship2.daily'), 3);
   await ch.close();
+});
+
+test('an earlier attempt still running in the server when the retry comes: the retry waits, rows stored once', async () => {
+  const ch = openClient(parseClickHouseUrl(server.url('ship4')));
+  await migrate(ch, 'ship4');
+  const b = new BatchBuilder({ sensor: 's1', maxPayloadBytes: 8192 });
+  const now = Date.now();
+  const PORTS = 20_000;
+  for (let port = 1; port <= PORTS; port++)
+    b.addAttempt({ time: now, proto: 'tcp', src: '198.18.0.2', dst: '198.18.0.1', dport: port, isNew: true });
+  const chunk = b.take(new BatchIds(), now).find((c) => c.table === 'counter_rows')!;
+  const body = Buffer.from(chunk.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  // The earlier attempt, as the server sees one the client gave up on: its query runs under the chunk's id
+  // and is still reading rows. (The server reads the first MiB or so before it registers a query.)
+  const qs = new URLSearchParams({
+    user: CH_USER,
+    password: CH_PASSWORD,
+    query_id: queryIdOf(chunk),
+    query: 'INSERT INTO ship4.counter_rows FORMAT JSONEachRow',
+  });
+  const early = request({ host: '127.0.0.1', port: server.httpPort, method: 'POST', path: `/?${qs}` });
+  const answered = once(early, 'response');
+  answered.catch(() => undefined);
+  const cut = body.indexOf(0x0a, 3 << 19);
+  assert.ok(cut > 0 && cut < body.length - 1);
+  try {
+    early.write(body.subarray(0, cut + 1));
+    const running = await eventually(
+      () => count(`SELECT count() FROM system.processes WHERE query_id = '${queryIdOf(chunk)}'`) === 1,
+      10_000,
+    );
+    assert.ok(running, 'the earlier attempt is running in the server');
+    // Its rows are not there yet, so the check finds nothing; the server refuses a second run of the id.
+    await assert.rejects(sendChunk(ch, 'ship4', chunk, true), /already running/);
+    early.end(body.subarray(cut + 1));
+    const [res] = (await answered) as [{ statusCode: number; resume(): void }];
+    res.resume();
+    assert.equal(res.statusCode, 200);
+    // The next retry finds the rows and sends nothing: every attempt counted once, in the rollups too.
+    assert.equal(await sendChunk(ch, 'ship4', chunk, true), 0);
+    assert.equal(count('SELECT sum(new_n) FROM ship4.counters_min WHERE proto = 2'), PORTS);
+    assert.equal(count('SELECT count() FROM ship4.counter_rows WHERE proto = 0'), PORTS);
+  } finally {
+    early.destroy();
+    await ch.close();
+  }
 });
 
 test('ClickHouse down: batches wait in the spool and arrive once; a restarted sensor resumes its spool', async () => {
