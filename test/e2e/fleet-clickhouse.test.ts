@@ -49,16 +49,19 @@ describe('fleet: three sensors, one ClickHouse, one serve', { skip: !isRoot() &&
   const procs: ChildProcess[] = [];
   const sock = join(tempDir('tw-fleet-'), 'ch.sock');
 
-  const chCounts = (id: string): { sessions: number; attempts: number } => {
-    const [s, n] = ch
+  /** Sessions stored, and sessions and attempts counted in the rollup the summary reads. */
+  const chCounts = (id: string): { sessions: number; counted: number; attempts: number; raw: string } => {
+    const raw = ch
       .client(
         `SELECT (SELECT count() FROM ${DB}.sessions WHERE sensor = '${id}'),
-          (SELECT sum(new_n) FROM ${DB}.counters_min WHERE proto = 2 AND sensor = '${id}') FORMAT TSV`,
+          (SELECT sum(sess_n) FROM ${DB}.counters_min WHERE proto = 2 AND sensor = '${id}'),
+          (SELECT sum(new_n) FROM ${DB}.counters_min WHERE proto = 2 AND sensor = '${id}'),
+          (SELECT sum(sess_n) FROM ${DB}.counter_rows WHERE proto = 2 AND sensor = '${id}'),
+          (SELECT sum(new_n) FROM ${DB}.counter_rows WHERE proto = 2 AND sensor = '${id}') FORMAT TSV`,
       )
-      .trim()
-      .split('\t')
-      .map(Number);
-    return { sessions: s!, attempts: n! };
+      .trim();
+    const [s, c, n] = raw.split('\t').map(Number);
+    return { sessions: s!, counted: c!, attempts: n!, raw };
   };
 
   const start = async (m: Member): Promise<void> => {
@@ -101,15 +104,22 @@ describe('fleet: three sensors, one ClickHouse, one serve', { skip: !isRoot() &&
   };
 
   const settled = async (m: Member): Promise<void> => {
-    await eventually(
+    let last = '';
+    // eventually() returns the last falsy answer at its deadline: the assertion is what fails the test.
+    const ok = await eventually(
       () => {
         const c = chCounts(m.id);
         const s = sqliteCounts(m.dataDir);
-        return c.sessions === s.sessions && c.attempts === s.attempts && s.sessions > 0;
+        last = `${m.id}: ClickHouse ${c.raw} (sessions, counted, attempts; raw sessions, attempts), SQLite ${JSON.stringify(s)}`;
+        return (
+          c.sessions === s.sessions && c.counted === s.sessions && c.attempts === s.attempts && s.sessions > 0
+        );
       },
-      30_000,
+      // A shipper backs off up to 30 s between retries while ClickHouse is down.
+      60_000,
       300,
     );
+    assert.ok(ok, `counts did not converge: ${last}`);
   };
 
   before(async () => {
@@ -200,6 +210,8 @@ describe('fleet: three sensors, one ClickHouse, one serve', { skip: !isRoot() &&
       20_000,
       200,
     );
+    // Sessions that closed late (after the subtest that made them) must have arrived too.
+    for (const m of members) await settled(m);
     const sum = members
       .map((m) => sqliteCounts(m.dataDir))
       .reduce((a, b) => ({
