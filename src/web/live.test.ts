@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SessionEvent } from '../core/events.js';
-import { liveMessage, preview } from './live.js';
+import { LIVE_LIMITS, liveMessage, preview } from './live.js';
 
 const ev = (bytes: Buffer[]): SessionEvent => ({
   type: 'session',
@@ -33,4 +33,58 @@ test('a live session message is small: no payload, no sensor; strings left as th
   assert.ok(!('payloads' in m) && !('sensor' in m));
   const wire = `data: ${JSON.stringify(m)}\n\n`;
   assert.equal(wire.split('\n').length, 3, 'one data line per message');
+});
+
+test('a live session carries what responders and intel recorded, bounded; a campaign event passes whole', () => {
+  const long = '<script>"x"</script>'.repeat(50);
+  const m = liveMessage({
+    ...ev([Buffer.from('root')]),
+    persona: 'telnet',
+    app: 'telnet',
+    credentials: [{ username: 'root', password: long, auth_data: 'ff' }],
+    commands: Array.from({ length: 20 }, (_, i) => `cmd${i}`),
+    tags: [{ name: 'mirai', confidence: 1 }],
+    cves: ['CVE-2016-10401'],
+    iocs: { urls: ['http://198.18.0.9/x'], hosts: ['198.18.0.9'] },
+    signature: { template: 'telnet:root', sha256: 'ab' },
+  })!;
+  assert.equal(m.persona, 'telnet');
+  assert.deepEqual(m.tags, ['mirai']);
+  assert.equal(m.signature, 'telnet:root');
+  const creds = m.credentials as { username: string; password: string }[];
+  assert.equal(creds[0]!.password, long.slice(0, LIVE_LIMITS.maxText));
+  assert.ok(!('auth_data' in creds[0]!));
+  assert.deepEqual(
+    m.commands,
+    Array.from({ length: LIVE_LIMITS.maxListItems }, (_, i) => `cmd${i}`),
+  );
+  assert.deepEqual(m.iocs, { urls: ['http://198.18.0.9/x'], hosts: ['198.18.0.9'] });
+  const plain = JSON.parse(JSON.stringify(liveMessage(ev([Buffer.from('x')])))) as Record<string, unknown>;
+  assert.ok(!('persona' in plain) && !('credentials' in plain), 'absent fields stay absent');
+
+  const campaign = {
+    type: 'campaign',
+    ts: '2026-01-01T00:00:00.000Z',
+    sensor: 's',
+    kind: 'new',
+    signature: 'GET /x',
+    app: 'http',
+    example: 'GET /x?<b>',
+    tags: [],
+    cves: [],
+    sources: 5,
+    interval_s: 60,
+    baseline: { mean: 0, sd: 0 },
+    first_seen: '2026-01-01T00:00:00.000Z',
+    ports: [80],
+    series: [5],
+  } as const;
+  const { sensor: _s, ...rest } = campaign;
+  assert.deepEqual(liveMessage({ ...campaign, tags: [], cves: [], ports: [80], series: [5] }), {
+    ...rest,
+    tags: [],
+    cves: [],
+    ports: [80],
+    series: [5],
+  });
 });

@@ -1,4 +1,5 @@
-// Live updates by server-sent events (GET /api/live): new sessions, scans, spikes and blocks from the bus.
+// Live updates by server-sent events (GET /api/live): new sessions (with what responders and intel recorded),
+// scans, spikes, blocks and campaigns from the bus.
 // Bounded everywhere: a client limit, a per-client queue (a slow reader loses the oldest messages, counted,
 // never the sensor's memory), a global budget of session messages per second (a flood of sessions costs one
 // JSON.stringify each, at most, whatever the number of clients) and a heartbeat so proxies keep it open.
@@ -17,6 +18,10 @@ export const LIVE_LIMITS = {
   heartbeatMs: 15_000,
   /** Payload bytes shown in a live row (the session browser shows all kept bytes). */
   previewBytes: 64,
+  /** Entries of each recorded list (credentials, commands, requests, tags, IOCs) a live message carries. */
+  maxListItems: 8,
+  /** Characters of each attacker string in a live message (the session page shows them whole). */
+  maxText: 200,
 } as const;
 
 interface Client {
@@ -39,6 +44,34 @@ export function preview(ev: SessionEvent, max: number = LIVE_LIMITS.previewBytes
   return out;
 }
 
+/** At most maxListItems entries, each mapped (strings cut to maxText); undefined for an absent list. */
+function capped<T, U>(list: readonly T[] | undefined, map: (x: T) => U): U[] | undefined {
+  return list?.slice(0, LIVE_LIMITS.maxListItems).map(map);
+}
+
+const cut = (s: string | undefined): string | undefined => s?.slice(0, LIVE_LIMITS.maxText);
+
+/** What responders and intel recorded on a session, bounded: a live row names it, the session page has it all. */
+function recorded(ev: SessionEvent): Record<string, unknown> {
+  return {
+    persona: ev.persona,
+    app: ev.app,
+    tags: capped(ev.tags, (t) => cut(t.name)),
+    cves: capped(ev.cves, cut),
+    rules: capped(ev.rules, cut),
+    signature: cut(ev.signature?.template),
+    credentials: capped(ev.credentials, (c) => ({
+      username: cut(c.username),
+      password: cut(c.password),
+      key_type: cut(c.key_type),
+    })),
+    commands: capped(ev.commands, cut),
+    http: capped(ev.http, (h) => ({ method: cut(h.method), path: cut(h.path), host: cut(h.host) })),
+    ssh: ev.ssh && { client: cut(ev.ssh.client), hassh: ev.ssh.hassh },
+    iocs: ev.iocs && { urls: capped(ev.iocs.urls, cut), hosts: capped(ev.iocs.hosts, cut) },
+  };
+}
+
 export function liveMessage(ev: AnyEvent): Record<string, unknown> | undefined {
   switch (ev.type) {
     case 'session':
@@ -55,11 +88,13 @@ export function liveMessage(ev: AnyEvent): Record<string, unknown> | undefined {
         cc: ev.geo?.cc,
         asn: ev.geo?.asn,
         preview: preview(ev),
+        ...recorded(ev),
       };
     case 'scan':
     case 'spike':
-    case 'block': {
-      // These are small and carry nothing large; only the sensor field is left out.
+    case 'block':
+    case 'campaign': {
+      // These are small (a campaign's example and lists are bounded by the tracker); only the sensor is left out.
       const { sensor: _sensor, ...rest } = ev;
       return rest;
     }
@@ -80,7 +115,7 @@ export class LiveHub {
     private readonly stats: Stats,
   ) {
     if (bus)
-      for (const t of ['session', 'scan', 'spike', 'block'] as const)
+      for (const t of ['session', 'scan', 'spike', 'block', 'campaign'] as const)
         this.unsubscribe.push(bus.on(t, (ev) => this.publish(ev)));
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), LIVE_LIMITS.heartbeatMs);
     this.heartbeat.unref();
