@@ -23,6 +23,7 @@ export const ROUTES: Readonly<Record<string, string>> = {
   '/source': 'source.html',
   '/sessions': 'sessions.html',
   '/sensors': 'sensors.html',
+  '/campaigns': 'campaigns.html',
   '/login': 'login.html',
   '/favicon.ico': 'favicon.svg',
   '/static/favicon.svg': 'favicon.svg',
@@ -35,6 +36,8 @@ export const ROUTES: Readonly<Record<string, string>> = {
   '/static/source.js': 'source.js',
   '/static/sessions.js': 'sessions.js',
   '/static/sensors.js': 'sensors.js',
+  '/static/campaigns.js': 'campaigns.js',
+  '/static/intel-view.js': 'intel-view.js',
   '/static/uPlot.iife.min.js': 'uplot:uPlot.iife.min.js',
   '/static/uPlot.min.css': 'uplot:uPlot.min.css',
 };

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS as FLAGS } from '../helpers/chromium.js';
+import { CHROMIUM_FLAGS as FLAGS, type PageWatch, watchPage as watch } from '../helpers/chromium.js';
 import { eventually, REPO, startSensor, tempDir, type RunningSensor } from '../helpers/sensor.js';
 import { createTestbed, isRoot, type Testbed } from '../helpers/testbed.js';
 import { startClickHouse, type ClickHouseServer } from '../helpers/clickhouse.js';
@@ -17,26 +17,6 @@ const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const HTTP = '127.0.0.1:8339';
 const BASE = `http://${HTTP}`;
 const ARTIFACTS = join(REPO, 'test-artifacts');
-
-interface Watch {
-  errors: string[];
-  foreign: string[];
-}
-
-/** Records console errors, page errors and every request that is not to the dashboard's origin. */
-function watch(page: Page): Watch {
-  const w: Watch = { errors: [], foreign: [] };
-  page.on('console', (m) => {
-    if (m.type() === 'error') w.errors.push(m.text());
-  });
-  page.on('pageerror', (e) => w.errors.push(String(e)));
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    if (u.protocol === 'data:') return;
-    if (u.hostname !== '127.0.0.1') w.foreign.push(r.url());
-  });
-  return w;
-}
 
 /**
  * Polls an element's text from the test side: the page's CSP forbids the eval that a string predicate of
@@ -48,7 +28,7 @@ async function textAppears(page: Page, selector: string, text: string, timeoutMs
   );
 }
 
-function clean(w: Watch, path: string): void {
+function clean(w: PageWatch, path: string): void {
   assert.deepEqual(w.errors, [], `console errors on ${path}`);
   assert.deepEqual(w.foreign, [], `requests leaving 127.0.0.1 on ${path}`);
 }

@@ -78,7 +78,11 @@
       headers: { Accept: 'application/json' },
       credentials: 'same-origin',
     });
-    if (res.status === 404) return undefined;
+    if (res.status === 404) {
+      // Read the answer anyway: an unread body keeps the request open in the browser.
+      await res.text().catch(() => '');
+      return undefined;
+    }
     let body;
     try {
       body = await res.json();

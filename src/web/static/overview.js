@@ -164,6 +164,8 @@
               get: (x) => sessionPortLink(x),
             },
             { label: 'bytes', num: true, get: (x) => num(x.bytes) },
+            { label: 'app', get: (x) => x.persona || x.app || '' },
+            { label: 'tags', get: (x) => window.twIntel.plain(x.tags) },
             { label: 'SNI', get: (x) => x.sni || '' },
             { label: 'first bytes', get: (x) => el('div', { class: 'preview' }, x.preview) },
           ],
@@ -178,6 +180,7 @@
         scan: refresh,
         spike: refresh,
         block: refresh,
+        campaign: window.twIntel.liveCampaign,
         session: (x) => {
           rows.unshift(x);
           rows.length = Math.min(rows.length, MAX_LIVE_ROWS);

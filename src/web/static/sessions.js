@@ -1,5 +1,6 @@
-// Session browser: search (port, source, proto, text in payload, time range) with paging, and one session
-// with its TLS details and its payload in hex and ASCII views, all as text.
+// Session browser: search (port, source, proto, text in payload, tag, signature, time range) with paging, and
+// one session with its TLS details, what a responder and intel recorded, and its payload in hex and ASCII
+// views, all as text.
 'use strict';
 
 (function () {
@@ -21,7 +22,7 @@
     hexdump,
   } = window.tw;
   const LIMIT = 50;
-  const FIELDS = ['port', 'src', 'proto', 'text', 'from', 'to'];
+  const FIELDS = ['port', 'src', 'proto', 'text', 'tag', 'signature', 'from', 'to'];
 
   function kv(pairs) {
     const dl = el('dl', { class: 'kv' });
@@ -48,7 +49,7 @@
         ],
         ['bytes kept', num(bytes.length)],
         ['close', s.close],
-        ['tags', tags(s.tags)],
+        ['tags', window.twIntel.tagLinks(s.tags)],
       ]),
     ];
     if (s.tls) {
@@ -65,6 +66,7 @@
       );
     }
     if (s.persona) parts.push(...responder(s));
+    parts.push(...window.twIntel.sessionIntel(s));
     parts.push(
       el('h2', null, 'Payload, ASCII'),
       el('pre', { class: 'wrap', id: 'payload-ascii' }, bytes.length ? ascii(bytes) : '(no bytes)'),
@@ -129,6 +131,8 @@
           { label: 'source', get: (x) => x.src },
           { label: 'port', get: (x) => `${x.proto}/${x.dport}` },
           { label: 'bytes', num: true, get: (x) => num(x.bytes) },
+          { label: 'app', get: (x) => x.persona || x.app || '' },
+          { label: 'tags', get: (x) => tags(x.tags) },
           {
             label: 'first bytes (TLS: SNI)',
             get: (x) =>

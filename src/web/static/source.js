@@ -1,10 +1,9 @@
-// Source page: everything one address did: its row (country, ASN, first/last seen, counts, tags), scans,
-// blocks and sessions.
+// Source page: everything one address did: its row (country, ASN, first/last seen, counts, the union of its
+// sessions' tags, each a link to its sessions), scans, blocks and sessions.
 'use strict';
 
 (function () {
-  const { el, link, sessionPortLink, api, num, time, tags, table, fill, load, param, b64bytes, ascii } =
-    window.tw;
+  const { el, link, sessionPortLink, api, num, time, table, fill, load, param, b64bytes, ascii } = window.tw;
   const DAY = 86400000;
 
   function kv(pairs) {
@@ -32,7 +31,7 @@
           ['sessions', num(s.sessions)],
           ['attempts', num(s.attempts)],
           ['ports', num(s.ports)],
-          ['tags', tags(s.tags)],
+          ['tags', window.twIntel.tagLinks(s.tags)],
         ]),
         el('a', { href: `/sessions?src=${encodeURIComponent(ip)}` }, 'search its sessions →'),
       );
