@@ -2,7 +2,7 @@
 // fed through the bus as the responders, intel and the campaign tracker emit: the Campaigns page (new and
 // spiking signatures, sparklines, the example as text, the link to the signature's sessions), a session whose
 // credentials, commands, HTTP requests and IOCs carry script and quotes shown literally, the tag filter of the
-// session browser, the source page's tags, and campaign events arriving in the live views. No page
+// session browser, the source page's tags and IOCs, and campaign events arriving in the live views. No page
 // logs a console error, none loads anything from another host, nothing the attacker sent runs.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -223,9 +223,11 @@ describe('dashboard: campaigns, responder and intel records in chromium', () => 
     await done('sessions-tag');
   });
 
-  test('source page: the tag union of its sessions', async () => {
+  test('source page: the tag union of its sessions and the IOCs it sent', async () => {
     const { page, done } = await open('/source?ip=198.18.5.5');
-    await page.waitForSelector('#info dl');
+    await page.waitForSelector('#iocs table');
+    assert.ok((await text(page, '#iocs')).includes(DROPPER));
+    assert.equal(await page.locator('#iocs a').count(), 0);
     const tags = await text(page, '#info');
     assert.ok(tags.includes('mirai') && tags.includes(`x"<i>`), tags);
     await done('source-intel');

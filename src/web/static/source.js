@@ -1,5 +1,5 @@
 // Source page: everything one address did: its row (country, ASN, first/last seen, counts, the union of its
-// sessions' tags, each a link to its sessions), scans, blocks and sessions.
+// sessions' tags), the IOCs it sent (as text), scans, blocks and sessions.
 'use strict';
 
 (function () {
@@ -53,6 +53,24 @@
           ],
           sc.rows,
           { empty: 'no scans by this address' },
+        ),
+      );
+    });
+    load('iocs', async () => {
+      const r = await api('iocs', { src: ip, from: Date.now() - 90 * DAY, limit: 100 });
+      if (!r) return fill('iocs', el('div', { class: 'empty' }, 'this store keeps no IOCs'));
+      fill(
+        'iocs',
+        table(
+          [
+            { label: 'kind', get: (x) => x.kind },
+            { label: 'value', get: (x) => el('code', null, x.value) },
+            { label: 'first seen', get: (x) => time(x.first_seen) },
+            { label: 'last seen', get: (x) => time(x.last_seen) },
+            { label: 'sessions', num: true, get: (x) => num(x.sessions) },
+          ],
+          r.rows,
+          { empty: 'no IOCs from this address' },
         ),
       );
     });
