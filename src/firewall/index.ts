@@ -66,14 +66,7 @@ export async function startBlocker(ctx: SensorContext): Promise<Blocker> {
       process.removeListener('exit', removeSync);
       if (removed) return;
       removed = true;
-      try {
-        await runNft(teardownScript());
-      } catch (err) {
-        throw new TidewatchError(
-          'TW_ERR_FIREWALL',
-          `could not remove table inet tidewatch_block (${(err as Error).message}): remove it with "nft delete table inet tidewatch_block"`,
-        );
-      }
+      await removeBlockTable();
       policy.active.clear();
       ctx.stats.set('blocks_active', 0);
       log.info('block table removed');
@@ -86,4 +79,16 @@ export async function startBlocker(ctx: SensorContext): Promise<Blocker> {
     },
   );
   return { ...c, judge };
+}
+
+/** Removes the block table on stop; a failure says how to remove it by hand. */
+async function removeBlockTable(): Promise<void> {
+  try {
+    await runNft(teardownScript());
+  } catch (err) {
+    throw new TidewatchError(
+      'TW_ERR_FIREWALL',
+      `could not remove table inet tidewatch_block (${(err as Error).message}): remove it with "nft delete table inet tidewatch_block"`,
+    );
+  }
 }

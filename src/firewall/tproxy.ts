@@ -294,6 +294,16 @@ export interface TproxyRules {
   destroy(): void;
 }
 
+/** The policy routing that delivers marked packets locally: a local default route in our table, and its rule. */
+async function addRouting(fam: 4 | 6): Promise<void> {
+  const any = fam === 4 ? '0.0.0.0/0' : '::/0';
+  const table = String(ROUTE_TABLE);
+  const r1 = await run('ip', [`-${fam}`, 'route', 'add', 'local', any, 'dev', 'lo', 'table', table]);
+  if (r1.code !== 0) fail(`ip -${fam} route add local ${any} dev lo table ${ROUTE_TABLE}`, r1);
+  const r2 = await run('ip', ruleArgs(fam, 'add'));
+  if (r2.code !== 0) fail(`ip -${fam} rule add fwmark 0x${MARK.toString(16)} lookup ${ROUTE_TABLE}`, r2);
+}
+
 /**
  * Installs the plan: cleans leftovers first, then routing (so a diverted packet is never routed away),
  * then the table in one atomic nft transaction. On any error, removes what it added and throws.
@@ -302,23 +312,7 @@ export async function installTproxy(plan: TproxyPlan): Promise<TproxyRules> {
   await removeTproxy();
   const ruleset = renderRuleset(plan);
   try {
-    for (const fam of plan.families) {
-      const any = fam === 4 ? '0.0.0.0/0' : '::/0';
-      const r1 = await run('ip', [
-        `-${fam}`,
-        'route',
-        'add',
-        'local',
-        any,
-        'dev',
-        'lo',
-        'table',
-        String(ROUTE_TABLE),
-      ]);
-      if (r1.code !== 0) fail(`ip -${fam} route add local ${any} dev lo table ${ROUTE_TABLE}`, r1);
-      const r2 = await run('ip', ruleArgs(fam, 'add'));
-      if (r2.code !== 0) fail(`ip -${fam} rule add fwmark 0x${MARK.toString(16)} lookup ${ROUTE_TABLE}`, r2);
-    }
+    for (const fam of plan.families) await addRouting(fam);
     const r = await run('nft', ['-f', '-'], `table inet ${TABLE}\ndelete table inet ${TABLE}\n${ruleset}`);
     if (r.code !== 0) fail('nft -f (table inet tidewatch_tproxy)', r);
   } catch (err) {

@@ -43,20 +43,17 @@ export function createTarpit(ctx: SensorContext): Tarpit {
         continue;
       }
       if (s.writableLength > MAX_QUEUED) continue;
-      let byte: string;
-      if (h.col >= LINE || (h.col > 3 && randomInt(LINE) === 0)) {
-        byte = '\n';
-        h.col = 0;
-      } else {
-        byte = ALPHABET[randomInt(ALPHABET.length)]!;
-        h.col++;
-      }
-      s.write(byte);
+      s.write(nextByte(h));
       stats.inc('tarpit_bytes_total');
     }
   };
   const timer = setInterval(feed, Math.max(100, cfg.tarpitInterval));
   timer.unref();
+  const stop = (): void => {
+    closed = true;
+    clearInterval(timer);
+    for (const h of [...held.values()]) release(h);
+  };
 
   return {
     hold(socket) {
@@ -82,15 +79,18 @@ export function createTarpit(ctx: SensorContext): Tarpit {
       return true;
     },
     async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(timer);
-      for (const h of [...held.values()]) release(h);
+      stop();
     },
-    destroy() {
-      closed = true;
-      clearInterval(timer);
-      for (const h of [...held.values()]) release(h);
-    },
+    destroy: stop,
   };
+}
+
+/** The next byte of a held client's endless banner: random text, broken into lines of random length. */
+function nextByte(h: Held): string {
+  if (h.col >= LINE || (h.col > 3 && randomInt(LINE) === 0)) {
+    h.col = 0;
+    return '\n';
+  }
+  h.col++;
+  return ALPHABET[randomInt(ALPHABET.length)]!;
 }

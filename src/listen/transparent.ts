@@ -89,21 +89,55 @@ function datagramHandler(
   };
 }
 
+interface Sockets {
+  tcp: { close(): void }[];
+  receivers: UdpReceiver[];
+  families: Family[];
+}
+
+/**
+ * Opens each family's TCP listener and UDP receiver on --tproxy-port into `into` (what opened stays there
+ * for the caller to close if a later step fails). A host without IPv6 gets IPv4 only.
+ */
+function openSockets(
+  ctx: SensorContext,
+  sessions: SessionHandler,
+  log: SensorContext['log'],
+  into: Sockets,
+): void {
+  const { cfg } = ctx;
+  const keep = Math.max(1, Math.min(cfg.bufsize, MAX_KEEP));
+  // The batch buffer holds maxBatch records of keep bytes: at most 4 MiB per receiver, 16..256 datagrams.
+  const maxBatch = Math.max(16, Math.min(256, Math.floor(BATCH_BYTES / (RECORD_HEADER + keep))));
+  const onBatch = datagramHandler(ctx, sessions, log);
+  for (const fam of [4, 6] as const) {
+    try {
+      // The session engine owns the socket from here: it accepts, and the accepted socket's local
+      // address is the original destination. Out of descriptors it sheds and pauses, as in ports mode.
+      into.tcp.push(sessions.listenTcp(transparentTcpListen(fam, ANY[fam], cfg.tproxyPort, BACKLOG)));
+    } catch (err) {
+      if (fam === 6 && familyUnavailable(err)) {
+        log.warn('IPv6 is not available: tproxy mode takes IPv4 only');
+        continue;
+      }
+      throw err;
+    }
+    into.receivers.push(
+      startUdpReceiver(transparentUdpSocket(fam, ANY[fam], cfg.tproxyPort), { keep, maxBatch }, onBatch),
+    );
+    into.families.push(fam);
+  }
+}
+
 export async function startTransparent(ctx: SensorContext, sessions: SessionHandler): Promise<Component> {
   const { cfg } = ctx;
   const log = ctx.log.child({ component: 'tproxy' });
   // Read before our own sockets exist, so the list holds other services only.
   const local = localListeners();
-  const tcp: { close(): void }[] = [];
-  const receivers: UdpReceiver[] = [];
-  const families: Family[] = [];
+  const sockets: Sockets = { tcp: [], receivers: [], families: [] };
+  const { tcp, receivers, families } = sockets;
   let rules: TproxyRules | undefined;
   const timers: { rescan?: NodeJS.Timeout } = {};
-  const keep = Math.max(1, Math.min(cfg.bufsize, MAX_KEEP));
-  // The batch buffer holds maxBatch records of keep bytes: at most 4 MiB per receiver, 16..256 datagrams.
-  const maxBatch = Math.max(16, Math.min(256, Math.floor(BATCH_BYTES / (RECORD_HEADER + keep))));
-
-  const onBatch = datagramHandler(ctx, sessions, log);
 
   const closeAll = async (): Promise<void> => {
     if (timers.rescan) clearInterval(timers.rescan);
@@ -116,24 +150,7 @@ export async function startTransparent(ctx: SensorContext, sessions: SessionHand
 
   let plan: TproxyPlan;
   try {
-    for (const fam of [4, 6] as const) {
-      try {
-        // The session engine owns the socket from here: it accepts, and the accepted socket's local
-        // address is the original destination. Out of descriptors it sheds and pauses, as in ports mode.
-        tcp.push(sessions.listenTcp(transparentTcpListen(fam, ANY[fam], cfg.tproxyPort, BACKLOG)));
-      } catch (err) {
-        // A host without IPv6 still runs tproxy mode for IPv4.
-        if (fam === 6 && familyUnavailable(err)) {
-          log.warn('IPv6 is not available: tproxy mode takes IPv4 only');
-          continue;
-        }
-        throw err;
-      }
-      receivers.push(
-        startUdpReceiver(transparentUdpSocket(fam, ANY[fam], cfg.tproxyPort), { keep, maxBatch }, onBatch),
-      );
-      families.push(fam);
-    }
+    openSockets(ctx, sessions, log, sockets);
     plan = buildPlan(cfg, local, families, forwardingFamilies());
     if (plan.localOnly.length)
       log.warn(

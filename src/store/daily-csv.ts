@@ -31,7 +31,6 @@ export async function startDailyCsv(
   const clock = opts.now ?? Date.now;
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'daily-csv' });
-  const errors = new RateLimitedLog(log);
   const dir = join(cfg.dataDir, 'daily');
   mkdirSync(dir, { recursive: true });
   const table = new DailyTable({
@@ -39,58 +38,33 @@ export async function startDailyCsv(
     onEvict: () => stats.inc('daily_sources_evicted_total'),
   });
   const fileOf = (day: string): string => join(dir, `${day}.csv`);
-  const disk = new FilePart({
-    name: 'daily',
-    tier: 'counters',
-    root: dir,
-    retainMs: retainMs(cfg, 'counters'),
-  });
+  const retain = retainMs(cfg, 'counters');
+  const disk = new FilePart({ name: 'daily', tier: 'counters', root: dir, retainMs: retain });
   const todayNow = (): string => utcDay(Math.floor(clock() / 1000));
 
   // Probes from a day already closed would overwrite its complete file with a partial one: dropped.
   let openDay = todayNow();
-  const today = fileOf(openDay);
-  if (existsSync(today)) {
-    try {
-      const r = table.load(today);
-      log.info({ file: today, rows: r.rows, skipped: r.skipped }, 'daily CSV reloaded');
-    } catch (err) {
-      log.error({ err, file: today }, 'daily CSV could not be reloaded; starting the day empty');
-    }
-  }
+  reloadDay(table, fileOf(openDay), log);
 
   const offPackets = addEvictionsToPackets(bus, table);
-  const via = countedVia(cfg);
-  const offProbes = bus.on('probe', (p) => {
-    if (p.via !== via) return;
-    if (utcDay(Math.floor(p.time / 1000)) < openDay) {
-      stats.inc('daily_late_probes_total');
-      return;
-    }
-    table.add(p);
-  });
+  const offProbes = countProbes(ctx, table, () => openDay);
 
+  const writeErrors = new RateLimitedLog(log);
   let running: Promise<void> | null = null;
   const flush = async (): Promise<void> => {
     const now = todayNow();
-    // Today's file always exists (header only on a quiet day), so a reader can tell "nothing" from "not running".
-    for (const day of new Set([...table.days(), now])) {
-      try {
-        await table.write(fileOf(day), day);
-        disk.replaced(fileOf(day), (await stat(fileOf(day))).size);
-      } catch (err) {
-        stats.inc('daily_csv_write_errors_total');
-        errors.error('write', { err, day }, 'daily CSV write failed');
-      }
-    }
+    await writeDays(table, now, fileOf, disk, (err, day) => {
+      stats.inc('daily_csv_write_errors_total');
+      writeErrors.error('write', { err, day }, 'daily CSV write failed');
+    });
     if (now > openDay) {
       // UTC midnight passed: yesterday's file was just written for the last time.
       openDay = now;
       table.dropDaysBefore(now);
     }
-    const size = table.size;
-    stats.set('daily_sources', size.sources);
-    stats.set('daily_rows', size.rows);
+    const { sources, rows } = table.size;
+    stats.set('daily_sources', sources);
+    stats.set('daily_rows', rows);
   };
   const tick = (): Promise<void> => {
     running ??= flush().finally(() => (running = null));
@@ -99,6 +73,7 @@ export async function startDailyCsv(
   const timer = setInterval(() => void tick(), Math.max(1000, cfg.flush));
   timer.unref();
   const off = (): void => {
+    clearInterval(timer);
     offProbes();
     offPackets();
   };
@@ -106,17 +81,58 @@ export async function startDailyCsv(
   const comp = component(
     'daily-csv',
     async () => {
-      clearInterval(timer);
       off();
       if (running) await running;
       await flush();
     },
-    () => {
-      clearInterval(timer);
-      off();
-    },
+    off,
   );
   return Object.assign(comp, { flush: tick, table, disk });
+}
+
+/** Adds the counted source's probes to the table; a probe of a day already closed is dropped and counted. */
+function countProbes(ctx: SensorContext, table: DailyTable, openDay: () => string): () => void {
+  const via = countedVia(ctx.cfg);
+  return ctx.bus.on('probe', (p) => {
+    if (p.via !== via) return;
+    if (utcDay(Math.floor(p.time / 1000)) < openDay()) {
+      ctx.stats.inc('daily_late_probes_total');
+      return;
+    }
+    table.add(p);
+  });
+}
+
+/** Continues the day's counts from its file after a restart; a file that does not load starts it empty. */
+function reloadDay(table: DailyTable, file: string, log: SensorContext['log']): void {
+  if (!existsSync(file)) return;
+  try {
+    const r = table.load(file);
+    log.info({ file, rows: r.rows, skipped: r.skipped }, 'daily CSV reloaded');
+  } catch (err) {
+    log.error({ err, file }, 'daily CSV could not be reloaded; starting the day empty');
+  }
+}
+
+/**
+ * Rewrites the file of every day the table holds, and today's: it always exists (header only on a quiet
+ * day), so a reader can tell "nothing" from "not running". Tells the data dir's quota each new size.
+ */
+async function writeDays(
+  table: DailyTable,
+  today: string,
+  fileOf: (day: string) => string,
+  disk: FilePart,
+  onError: (err: unknown, day: string) => void,
+): Promise<void> {
+  for (const day of new Set([...table.days(), today])) {
+    try {
+      await table.write(fileOf(day), day);
+      disk.replaced(fileOf(day), (await stat(fileOf(day))).size);
+    } catch (err) {
+      onError(err, day);
+    }
+  }
 }
 
 /**
