@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the country and ASN range tables (dist/geo) from the data npm packages once, after tsc (run by
 // `npm run build` and `prepare`, so `npm ci` in a fresh clone builds them too); skipped while current.
-import { buildGeoTables, GEO_TABLES_DIR } from '../dist/src/enrich/tables-build.js';
+import { buildGeoTables } from '../dist/src/enrich/tables-build.js';
+import { GEO_TABLES_DIR } from '../dist/src/enrich/tables.js';
 
 const started = Date.now();
 if (buildGeoTables())

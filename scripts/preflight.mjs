@@ -45,6 +45,7 @@ const TEST = {
   dnsutils: '/usr/bin/dig',
   systemd: '/usr/bin/systemd-analyze',
   'util-linux': '/usr/bin/setpriv',
+  bsdutils: '/usr/bin/script',
 };
 
 const wanted = { ...BUILD, ...(mode === 'system' ? {} : RUNTIME), ...(mode === 'test' ? TEST : {}) };

@@ -3,6 +3,7 @@
 // GeoIP or the web server (their modules alone take longer to load than a small capture takes to read).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config/schema.js';
 import { isTidewatchError, TidewatchError } from '../core/errors.js';
 
 function die(message: string, code = 2): never {
@@ -35,14 +36,24 @@ async function runFlags(): Promise<NonNullable<ParseArgsConfig['options']>> {
   return options;
 }
 
+/** The first line, in plain words: what this sensor is about to do and where its data goes. */
+function startingLine(cfg: Config): string {
+  const listen = { ports: 'listening on ports', tproxy: 'listening through TPROXY', off: 'not listening' }[
+    cfg.listen
+  ];
+  const capture = cfg.capture ? `capturing packets on ${cfg.capture}` : 'no packet capture (--capture IFACE)';
+  return `sensor ${cfg.sensor} starting: data in ${cfg.dataDir}, ${listen}, ${capture}`;
+}
+
 /** `run` starts the sensor; `serve` only the dashboard and API over a fleet's ClickHouse. Same options. */
 async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void> {
-  const [{ loadConfig }, { createLogger }, { startSensor, startServe }, help] = await Promise.all([
-    import('../config/load.js'),
-    import('../core/log.js'),
-    import('../sensor.js'),
-    import('./help.js'),
-  ]);
+  const [{ loadConfig }, { createLogger, resolveLogFormat }, { startSensor, startServe }, help] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../core/log.js'),
+      import('../sensor.js'),
+      import('./help.js'),
+    ]);
   const { values } = await parse(args, await runFlags());
   if (values.help) {
     process.stdout.write(mode === 'serve' ? help.SERVE_HELP : help.runHelp());
@@ -56,12 +67,12 @@ async function run(args: string[], mode: 'run' | 'serve' = 'run'): Promise<void>
   });
   if (mode === 'serve' && (!cfg.clickhouse || cfg.http === 'off'))
     die('serve needs --clickhouse URL and an --http ADDR:PORT (tidewatch serve --help)');
-  const log = createLogger(cfg.logLevel);
+  const log = createLogger(cfg.logLevel, 2, resolveLogFormat(cfg.logFormat));
   log.info(
     mode === 'serve'
       ? { serve: cfg.http }
       : { sensor: cfg.sensor, dataDir: cfg.dataDir, listen: cfg.listen, capture: cfg.capture || null },
-    'starting',
+    mode === 'serve' ? 'starting the fleet dashboard' : startingLine(cfg),
   );
   const sensor = mode === 'serve' ? await startServe(cfg, log) : await startSensor(cfg, log);
   log.info({ http: cfg.http }, mode === 'serve' ? 'fleet dashboard ready' : 'sensor ready');

@@ -24,6 +24,11 @@ export const OPTIONS = {
     'info',
     'operational log level',
   ),
+  logFormat: choice(
+    ['auto', 'pretty', 'json'] as const,
+    'auto',
+    'operational log on stderr: auto is one readable line per event when stdout and stderr are terminals, else JSON lines',
+  ),
 
   // ── listener (src/listen) ──────────────────────────────────────────────────────────────────────
   listen: choice(

@@ -1,11 +1,28 @@
-// Operational log (pino). Captured events never go through it: they go to sinks.
+// Operational log (pino). Captured events never go through it: they go to sinks. JSON lines, or on a
+// terminal readable lines (log-pretty.ts): --log-format.
 import { pino, type Logger } from 'pino';
+
+import { prettyDestination } from './log-pretty.js';
 
 export type { Logger };
 
-export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2): Logger {
-  const dest =
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+/** auto: readable lines when both stdout and stderr (where the log goes) are terminals, else JSON lines. */
+export function resolveLogFormat(format: LogFormat): 'pretty' | 'json' {
+  if (format !== 'auto') return format;
+  return process.stdout.isTTY && process.stderr.isTTY ? 'pretty' : 'json';
+}
+
+export function createLogger(
+  level: string,
+  destination: NodeJS.WritableStream | number = 2,
+  format: 'pretty' | 'json' = 'json',
+): Logger {
+  const raw =
     typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+  const color = destination === 2 && Boolean(process.stderr.isTTY);
+  const dest = format === 'pretty' ? prettyDestination(raw, color) : raw;
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 

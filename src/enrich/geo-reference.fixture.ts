@@ -9,7 +9,7 @@ import { Reader, type CountryResponse } from 'maxmind';
 import { isReservedAddress, uintToIpv4 } from '../core/addresses.js';
 import type { Geo } from '../core/events.js';
 import { parseAsnLine } from './asn.js';
-import { DATA_FILES } from './tables-build.js';
+import { DATA_FILES } from './tables.js';
 
 interface Ranges {
   starts: bigint[];

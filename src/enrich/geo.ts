@@ -10,7 +10,7 @@ import { TidewatchError } from '../core/errors.js';
 import type { Geo } from '../core/events.js';
 import { parseIp } from './ip.js';
 import { RangeTable } from './range-table.js';
-import { expectedStamp, GEO_TABLES_DIR, NO_ASN, NO_ORG, TABLE_FILES } from './tables-build.js';
+import { expectedStamp, GEO_TABLES_DIR, NO_ASN, NO_ORG, TABLE_FILES } from './tables.js';
 
 /** Addresses whose result is cached, at most (older half forgotten first): bounds memory under a flood. */
 export const GEO_CACHE_MAX = 100_000;

@@ -2,8 +2,8 @@
 // a sensor's host key fingerprint stays the same across restarts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { TidewatchError } from '../core/errors.js';
+import { ssh2 } from './ssh-lib.js';
 
 const KEYS = [
   ['ssh_host_ed25519_key', 'ed25519', {}],
@@ -18,7 +18,7 @@ export function loadOrCreateHostKeys(dataDir: string): Buffer[] {
     for (const [name, type, opts] of KEYS) {
       const file = join(dir, name);
       if (!existsSync(file)) {
-        const pair = ssh2.utils.generateKeyPairSync(type, opts);
+        const pair = ssh2().utils.generateKeyPairSync(type, opts);
         writeFileSync(file, pair.private, { mode: 0o600 });
         writeFileSync(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
       }

@@ -4,13 +4,14 @@
 // shell. Key exchanges cost CPU: they are limited per second per source and in all.
 import { createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
+import type * as Ssh2 from 'ssh2';
 import type { SensorContext } from '../core/context.js';
 import { LineReader } from './lines.js';
 import { WindowLimit } from './rate.js';
 import { shellReply } from './shell.js';
 import { SshKexReader } from './ssh-kex.js';
 import { loadOrCreateHostKeys } from './ssh-keys.js';
+import { ssh2 } from './ssh-lib.js';
 import { text } from './text.js';
 import type { PersonaConn, PersonaFactory, PersonaHandler } from './types.js';
 
@@ -49,7 +50,7 @@ function sshSession(conn: PersonaConn, hostKeys: Buffer[], accept: boolean): Per
     },
   });
   stream.on('error', () => {});
-  const server = new ssh2.Server({ hostKeys, ident: conn.text.banner }, (client) => {
+  const server = new (ssh2().Server)({ hostKeys, ident: conn.text.banner }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (a) => onAuth(conn, a, accept));
     client.on('ready', () => client.on('session', (acceptSession) => shellSession(conn, acceptSession())));
@@ -70,7 +71,7 @@ function sshSession(conn: PersonaConn, hostKeys: Buffer[], accept: boolean): Per
   };
 }
 
-function onAuth(conn: PersonaConn, a: ssh2.AuthContext, accept: boolean): void {
+function onAuth(conn: PersonaConn, a: Ssh2.AuthContext, accept: boolean): void {
   const username = text(a.username);
   let ok = true;
   if (a.method === 'password') ok = conn.record.addCredential({ username, password: text(a.password) });
@@ -96,7 +97,7 @@ function onAuth(conn: PersonaConn, a: ssh2.AuthContext, accept: boolean): void {
 }
 
 /** --ssh-accept: the recording shell on a pty/shell request, and exec requests answered the same way. */
-function shellSession(conn: PersonaConn, session: ssh2.Session): void {
+function shellSession(conn: PersonaConn, session: Ssh2.Session): void {
   session.on('pty', (ok) => ok?.());
   session.on('env', (ok) => ok?.());
   session.on('exec', (ok, _reject, info) => {
