@@ -1,9 +1,9 @@
 // Folds the sensor's events into ClickHouse rows between two shipments, the way the SQLite writer folds them
-// into its tables: probes become per-minute counter cells (plus a totals cell, proto 2 port 0) and daily
-// per-source rows, so a busy port costs one row per minute rather than one per packet; sessions keep a
-// content hash and their payload is sent once per hash and day (an LRU remembers what went out); every other
-// event is kept whole as JSON. take() cuts what was folded into chunks of one table each, small enough for
-// one spool line and one insert, each with its own batch id (the key of an idempotent retry).
+// into its tables: probes become per-minute counter cells (counter-cells.ts) and daily per-source rows;
+// sessions keep a content hash and their payload is sent once per hash and day (an LRU remembers what went
+// out); every other event is kept whole as JSON. Rows are written once, as TabSeparated text (tsv.ts), into
+// chunks of one table and day (chunks.ts): sessions, payloads, spikes, blocks and other events as they come,
+// the folded rows at take().
 import { createHash, randomInt } from 'node:crypto';
 
 import type {
@@ -15,39 +15,15 @@ import type {
   SpikeEvent,
   Tag,
 } from '../../core/events.js';
-import { Lru } from '../../detect/lru.js';
-import type { GeoLookup, Attempt } from '../../store/sqlite/writer.js';
 import { joinPayload } from '../../core/payload.js';
-import { PROTO_NUM, respondColumn } from '../../store/sqlite/writer.js';
+import { Lru } from '../../detect/lru.js';
+import { CounterCells } from '../../store/counter-cells.js';
 import { intelColumn } from '../../store/sqlite/intel-writer.js';
-import { PROTO_TOTAL } from '../../store/sqlite/schema.js';
+import { type Attempt, type GeoLookup, respondColumn } from '../../store/sqlite/writer.js';
+import { type BatchIds, type Chunk, Chunker } from './chunks.js';
+import { float, text, texts, uint } from './tsv.js';
 
-export type TableName =
-  | 'sessions'
-  | 'payloads'
-  | 'counter_rows'
-  | 'daily'
-  | 'source_tags'
-  | 'scans'
-  | 'spikes'
-  | 'blocks'
-  | 'events'
-  | 'heartbeats'
-  | 'iocs';
-
-export type Row = Record<string, string | number | string[]>;
-
-/** One spool line and one INSERT: rows of one table, all with the same batch id. */
-export interface Chunk {
-  table: TableName;
-  batch: number;
-  rows: Row[];
-}
-
-const MIN_MS = 60_000;
 const DAY_MS = 86_400_000;
-/** Serialized rows per chunk at most: a spool line stays well under the spool's read size. */
-export const MAX_CHUNK_BYTES = 4 << 20;
 /** Payload hashes remembered as sent (per sensor). */
 export const PAYLOAD_LRU = 100_000;
 /** Session fields kept in the respond and intel columns (as the SQLite store keeps them). */
@@ -75,109 +51,95 @@ const SESSION_COLUMNS = new Set([
   ...RESPOND_FIELDS,
   ...INTEL_FIELDS,
 ]);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export const dayOf = (ms: number): string =>
   new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 const timeOf = (iso: string | undefined, fallback: number): number => (iso && Date.parse(iso)) || fallback;
+const json = (v: unknown): string => text(JSON.stringify(v));
 
-/** The responder's and intel's columns of a session row, in the SQLite store's JSON shapes. */
-function intelCols(ev: SessionEvent, maxBytes: number): Row {
-  return {
-    persona: ev.persona ?? '',
-    respond: ev.persona ? JSON.stringify(respondColumn(ev, maxBytes)) : '',
-    app: ev.app ?? '',
-    signature: ev.signature?.template ?? '',
-    intel: intelColumn(ev) ?? '',
-    tag_names: (ev.tags ?? []).map((t) => t.name),
-  };
+/** The geo columns cc, asn, org as TabSeparated fields. */
+function geoFields(g: Geo | undefined): string {
+  return `${text(g?.cc ?? '')}\t${uint(g?.asn ?? 0)}\t${text(g?.org ?? '')}`;
 }
 
-function geoCols(g: Geo | undefined): { cc: string; asn: number; org: string } {
-  return { cc: g?.cc ?? '', asn: g?.asn ?? 0, org: g?.org ?? '' };
+/** The responder's and intel's columns of a session row (persona … tag_names), in the SQLite store's shapes. */
+function intelFields(ev: SessionEvent, maxBytes: number): string {
+  const respond = ev.persona ? json(respondColumn(ev, maxBytes)) : '';
+  return (
+    `${text(ev.persona ?? '')}\t${respond}\t${text(ev.app ?? '')}\t${text(ev.signature?.template ?? '')}\t` +
+    `${text(intelColumn(ev) ?? '')}\t${texts((ev.tags ?? []).map((t) => t.name))}`
+  );
 }
 
-/** Batch ids: ms since the epoch × 1000 + a sequence, increasing across restarts, safe as JS numbers. */
-export class BatchIds {
-  private last = 0;
-  next(now = Date.now()): number {
-    this.last = Math.max(this.last + 1, now * 1000);
-    return this.last;
-  }
+interface DailyRow {
+  day: string;
+  proto: string;
+  port: number;
+  dst: string;
+  src: string;
+  first: number;
+  last: number;
+  count: number;
 }
 
 export class BatchBuilder {
-  private cells = new Map<string, { all: number; new: number; sess: number }>();
-  private daily = new Map<string, Row>();
-  private rows: Record<'sessions' | 'payloads' | 'spikes' | 'blocks' | 'events' | 'iocs', Row[]> = {
-    sessions: [],
-    payloads: [],
-    spikes: [],
-    blocks: [],
-    events: [],
-    iocs: [],
-  };
-  private tags = new Map<string, Row>();
+  private readonly cells = new CounterCells();
+  private daily = new Map<string, DailyRow>();
+  private tags = new Map<string, { day: string; src: string; name: string; confidence: number }>();
   private scans = new Map<string, ScanEvent>();
+  private readonly chunks: Chunker;
   private pending = 0;
   /** Payload hash → the UTC day it was last sent (sent again on a new day: retention drops by day). */
   private readonly sentPayloads = new Lru<string, string>(PAYLOAD_LRU);
   /** Session ids: a random prefix per run and a counter, below 2^53 (JSON-safe, the API's id range). */
   private readonly idPrefix = randomInt(1, 2 ** 21);
   private idSeq = 0;
+  private readonly sensor: string;
+  /** The last day turned into text, and its text (most rows of a batch share a day). */
+  private lastDay = { n: -1, text: '' };
 
-  constructor(private readonly opts: { sensor: string; maxPayloadBytes: number; geo?: GeoLookup }) {}
+  constructor(
+    ids: BatchIds,
+    private readonly opts: { sensor: string; maxPayloadBytes: number; geo?: GeoLookup },
+  ) {
+    this.chunks = new Chunker(ids, opts.sensor);
+    this.sensor = text(opts.sensor);
+  }
 
   /** Rows waiting (counter cells, daily rows, sessions, payloads, ...). */
   get size(): number {
     return this.pending;
   }
 
-  private count(
-    proto: 'tcp' | 'udp',
-    port: number,
-    time: number,
-    all: number,
-    isNew: number,
-    sess: number,
-  ): void {
-    const minute = Math.floor(time / MIN_MS);
-    for (const key of [`${PROTO_NUM[proto]}|${port}|${minute}`, `${PROTO_TOTAL}|0|${minute}`]) {
-      let c = this.cells.get(key);
-      if (!c) {
-        c = { all: 0, new: 0, sess: 0 };
-        this.cells.set(key, c);
-        this.pending++;
-      }
-      c.all += all;
-      c.new += isNew;
-      c.sess += sess;
-    }
+  private day(ms: number): string {
+    const n = Math.floor(ms / DAY_MS);
+    if (n !== this.lastDay.n) this.lastDay = { n, text: dayOf(ms) };
+    return this.lastDay.text;
   }
 
   addAttempt(a: Attempt): void {
-    this.count(a.proto, a.dport, a.time, 1, a.isNew ? 1 : 0, 0);
+    this.pending += this.cells.add(a.proto, a.dport, a.time, 1, a.isNew ? 1 : 0, 0);
     const proto = a.proto === 'tcp' ? 'TCP' : 'UDP';
-    const day = dayOf(a.time);
+    const day = this.day(a.time);
     const key = `${day}|${proto}|${a.dport}|${a.dst}|${a.src}`;
     const sec = Math.floor(a.time / 1000);
     const d = this.daily.get(key);
     if (d) {
-      d.count = (d.count as number) + 1;
-      if (sec < (d.first_seen as number)) d.first_seen = sec;
-      if (sec > (d.last_seen as number)) d.last_seen = sec;
+      d.count++;
+      if (sec < d.first) d.first = sec;
+      if (sec > d.last) d.last = sec;
       return;
     }
     this.daily.set(key, {
-      sensor: this.opts.sensor,
       day,
       proto,
-      dst_port: a.dport,
-      dst_ip: a.dst,
-      src_ip: a.src,
-      first_seen: sec,
-      last_seen: sec,
+      port: a.dport,
+      dst: a.dst,
+      src: a.src,
+      first: sec,
+      last: sec,
       count: 1,
-      ...geoCols(this.opts.geo?.(a.src)),
     });
     this.pending++;
   }
@@ -186,61 +148,55 @@ export class BatchBuilder {
     for (const t of tags ?? []) {
       const key = `${src}|${t.name}`;
       const old = this.tags.get(key);
-      if (old && (old.confidence as number) >= t.confidence) continue;
+      if (old && old.confidence >= t.confidence) continue;
       if (!old) this.pending++;
-      this.tags.set(key, {
-        sensor: this.opts.sensor,
-        day: dayOf(time),
-        src,
-        name: t.name,
-        confidence: t.confidence,
-      });
+      this.tags.set(key, { day: this.day(time), src, name: t.name, confidence: t.confidence });
     }
+  }
+
+  /**
+   * The sha256 of the session's kept bytes, and their payload row unless this hash went out today. The intel
+   * stage has already hashed the same bytes (joinPayload at the same size) into ev.signature: the hash is
+   * reused, and the payload is decoded only when it has to be sent.
+   */
+  private payloadHash(ev: SessionEvent, day: string): string {
+    let data: Buffer | undefined;
+    let hash = ev.signature?.sha256 ?? '';
+    if (!SHA256_HEX.test(hash)) {
+      data = joinPayload(ev.payloads, this.opts.maxPayloadBytes);
+      if (!data.length) return '';
+      hash = createHash('sha256').update(data).digest('hex');
+    }
+    if (this.sentPayloads.get(hash) === day) return hash;
+    this.sentPayloads.set(hash, day);
+    data ??= joinPayload(ev.payloads, this.opts.maxPayloadBytes);
+    this.chunks.add(
+      'payloads',
+      day,
+      `${day}\t${hash}\t${data.toString('hex')}\t${data.length}\t${this.sensor}`,
+    );
+    this.pending++;
+    return hash;
   }
 
   addSession(ev: SessionEvent): void {
     const t = timeOf(ev.started, timeOf(ev.ts, Date.now()));
-    const day = dayOf(t);
-    this.count(ev.proto === 'udp' ? 'udp' : 'tcp', ev.dport, t, 0, 0, 1);
-    const data = joinPayload(ev.payloads, this.opts.maxPayloadBytes);
-    let hash = '';
-    if (data.length) {
-      hash = createHash('sha256').update(data).digest('hex');
-      if (this.sentPayloads.get(hash) !== day) {
-        this.sentPayloads.set(hash, day);
-        this.rows.payloads.push({
-          day,
-          hash,
-          data: data.toString('hex'),
-          size: data.length,
-          sensor: this.opts.sensor,
-        });
-        this.pending++;
-      }
-    }
-    const extra: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(ev)) if (!SESSION_COLUMNS.has(k)) extra[k] = v;
-    this.rows.sessions.push({
-      sensor: this.opts.sensor,
+    const day = this.day(t);
+    this.pending += this.cells.add(ev.proto === 'udp' ? 'udp' : 'tcp', ev.dport, t, 0, 0, 1);
+    const hash = this.payloadHash(ev, day);
+    let extra: Record<string, unknown> | undefined;
+    for (const k in ev)
+      if (!SESSION_COLUMNS.has(k)) (extra ??= {})[k] = (ev as unknown as Record<string, unknown>)[k];
+    const id = this.idPrefix * 2 ** 32 + (++this.idSeq % 2 ** 32);
+    this.chunks.add(
+      'sessions',
       day,
-      id: this.idPrefix * 2 ** 32 + (++this.idSeq % 2 ** 32),
-      ts: t,
-      ended: timeOf(ev.ended, t),
-      proto: ev.proto,
-      src: ev.src,
-      sport: ev.sport,
-      dst: ev.dst,
-      dport: ev.dport,
-      bytes: ev.bytes,
-      truncated: ev.truncated ? 1 : 0,
-      close: ev.close,
-      payload: hash,
-      tls: ev.tls ? JSON.stringify(ev.tls) : '',
-      tags: ev.tags?.length ? JSON.stringify(ev.tags) : '',
-      ...geoCols(ev.geo ?? this.opts.geo?.(ev.src)),
-      extra: Object.keys(extra).length ? JSON.stringify(extra) : '',
-      ...intelCols(ev, this.opts.maxPayloadBytes),
-    });
+      `${this.sensor}\t${day}\t${id}\t${uint(t)}\t${uint(timeOf(ev.ended, t))}\t${text(ev.proto)}\t` +
+        `${text(ev.src)}\t${uint(ev.sport)}\t${text(ev.dst)}\t${uint(ev.dport)}\t${uint(ev.bytes)}\t` +
+        `${ev.truncated ? 1 : 0}\t${text(ev.close)}\t${hash}\t${ev.tls ? json(ev.tls) : ''}\t` +
+        `${ev.tags?.length ? json(ev.tags) : ''}\t${geoFields(ev.geo ?? this.opts.geo?.(ev.src))}\t` +
+        `${extra ? json(extra) : ''}\t${intelFields(ev, this.opts.maxPayloadBytes)}`,
+    );
     this.pending++;
     this.addTags(ev.src, t, ev.tags);
     this.addIocs(ev, t, day);
@@ -254,7 +210,11 @@ export class BatchBuilder {
     ] as const;
     for (const [kind, values] of kinds)
       for (const value of values) {
-        this.rows.iocs.push({ sensor: this.opts.sensor, day, ts: t, kind, value, src: ev.src });
+        this.chunks.add(
+          'iocs',
+          day,
+          `${this.sensor}\t${day}\t${uint(t)}\t${kind}\t${text(value)}\t${text(ev.src)}`,
+        );
         this.pending++;
       }
   }
@@ -268,118 +228,77 @@ export class BatchBuilder {
 
   addSpike(ev: SpikeEvent): void {
     const t = timeOf(ev.ts, Date.now());
-    const { sensor } = this.opts;
-    this.rows.spikes.push({
-      sensor,
-      day: dayOf(t),
-      ts: t,
-      proto: ev.proto,
-      dport: ev.dport,
-      interval_s: ev.interval_s,
-      ev: JSON.stringify(ev),
-    });
+    const day = this.day(t);
+    this.chunks.add(
+      'spikes',
+      day,
+      `${this.sensor}\t${day}\t${uint(t)}\t${text(ev.proto)}\t${uint(ev.dport)}\t${uint(ev.interval_s)}\t${json(ev)}`,
+    );
     this.pending++;
   }
 
   addBlock(ev: BlockEvent): void {
     const t = timeOf(ev.ts, Date.now());
+    const day = this.day(t);
     const until = ev.until ? Date.parse(ev.until) || 0 : 0;
-    const { sensor } = this.opts;
-    this.rows.blocks.push({
-      sensor,
-      day: dayOf(t),
-      ts: t,
-      src: ev.src,
-      action: ev.action,
-      until,
-      reason: ev.reason,
-    });
+    this.chunks.add(
+      'blocks',
+      day,
+      `${this.sensor}\t${day}\t${uint(t)}\t${text(ev.src)}\t${text(ev.action)}\t${uint(until)}\t${text(ev.reason)}`,
+    );
     this.pending++;
   }
 
   /** Any other event type (capture's packets counters, campaigns...): kept whole as JSON. */
   addOther(ev: SensorEvent): void {
     const t = timeOf(ev.ts, Date.now());
-    this.rows.events.push({
-      sensor: this.opts.sensor,
-      day: dayOf(t),
-      ts: t,
-      type: ev.type,
-      ev: JSON.stringify(ev),
-    });
+    const day = this.day(t);
+    this.chunks.add('events', day, `${this.sensor}\t${day}\t${uint(t)}\t${text(ev.type)}\t${json(ev)}`);
     this.pending++;
   }
 
   /** Everything folded so far as chunks (plus a heartbeat row: the sensor is alive), and a fresh start. */
-  take(ids: BatchIds, now = Date.now()): Chunk[] {
-    const sensor = this.opts.sensor;
-    const tables: [TableName, Row[]][] = [
-      ['counter_rows', this.cellRows()],
-      ['daily', [...this.daily.values()]],
-      ['payloads', this.rows.payloads],
-      ['sessions', this.rows.sessions],
-      ['source_tags', [...this.tags.values()]],
-      ['scans', [...this.scans.values()].map((ev) => this.scanRow(ev))],
-      ['spikes', this.rows.spikes],
-      ['blocks', this.rows.blocks],
-      ['events', this.rows.events],
-      ['iocs', this.rows.iocs],
-      ['heartbeats', [{ sensor, day: dayOf(now), ts: now }]],
-    ];
-    this.cells = new Map();
+  take(now = Date.now()): Chunk[] {
+    const s = this.sensor;
+    for (const c of this.cells.take()) {
+      const day = this.day(c.minute * 60_000);
+      this.chunks.add(
+        'counter_rows',
+        day,
+        `${s}\t${day}\t${c.minute}\t${c.proto}\t${c.port}\t${uint(c.all)}\t${uint(c.new)}\t${uint(c.sess)}`,
+      );
+    }
+    for (const d of this.daily.values())
+      this.chunks.add(
+        'daily',
+        d.day,
+        `${s}\t${d.day}\t${d.proto}\t${uint(d.port)}\t${text(d.dst)}\t${text(d.src)}\t${uint(d.first)}\t` +
+          `${uint(d.last)}\t${d.count}\t${geoFields(this.opts.geo?.(d.src))}`,
+      );
+    for (const t of this.tags.values())
+      this.chunks.add(
+        'source_tags',
+        t.day,
+        `${s}\t${t.day}\t${text(t.src)}\t${text(t.name)}\t${float(t.confidence)}`,
+      );
+    for (const ev of this.scans.values()) this.addScanRow(ev);
+    const day = this.day(now);
+    this.chunks.add('heartbeats', day, `${s}\t${day}\t${uint(now)}`);
     this.daily = new Map();
-    this.rows = { sessions: [], payloads: [], spikes: [], blocks: [], events: [], iocs: [] };
     this.tags = new Map();
     this.scans = new Map();
     this.pending = 0;
-    const out: Chunk[] = [];
-    for (const [table, rows] of tables) {
-      let chunk: Chunk | undefined;
-      let bytes = 0;
-      for (const r of rows) {
-        const n = JSON.stringify(r).length;
-        if (!chunk || bytes + n > MAX_CHUNK_BYTES) {
-          chunk = { table, batch: ids.next(now), rows: [] };
-          out.push(chunk);
-          bytes = 0;
-        }
-        r.batch = chunk.batch;
-        chunk.rows.push(r);
-        bytes += n;
-      }
-    }
-    return out;
+    return this.chunks.take();
   }
 
-  private cellRows(): Row[] {
-    const out: Row[] = [];
-    for (const [key, c] of this.cells) {
-      const [proto, port, minute] = key.split('|').map(Number) as [number, number, number];
-      out.push({
-        sensor: this.opts.sensor,
-        day: dayOf(minute * MIN_MS),
-        minute,
-        proto,
-        port,
-        all_n: c.all,
-        new_n: c.new,
-        sess_n: c.sess,
-      });
-    }
-    return out;
-  }
-
-  private scanRow(ev: ScanEvent): Row {
+  private addScanRow(ev: ScanEvent): void {
     const first = timeOf(ev.first_seen, Date.now());
-    return {
-      sensor: this.opts.sensor,
-      day: dayOf(first),
-      id: ev.id,
-      src: ev.src,
-      state: ev.state,
-      first_ms: first,
-      last_ms: timeOf(ev.last_seen, first),
-      ev: JSON.stringify(ev),
-    };
+    const day = this.day(first);
+    this.chunks.add(
+      'scans',
+      day,
+      `${this.sensor}\t${day}\t${text(ev.id)}\t${text(ev.src)}\t${text(ev.state)}\t${uint(first)}\t` +
+        `${uint(timeOf(ev.last_seen, first))}\t${json(ev)}`,
+    );
   }
 }

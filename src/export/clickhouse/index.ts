@@ -18,13 +18,14 @@ import { dropOldPartitions } from '../../store/clickhouse/retention.js';
 import { migrate } from '../../store/clickhouse/schema.js';
 import type { DiskPart } from '../../store/disk-quota.js';
 import { DiskSpool, spoolPart } from '../spool.js';
-import { BatchBuilder, BatchIds, type Chunk } from './batch.js';
+import { BatchBuilder } from './batch.js';
+import { BatchIds, decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from './chunks.js';
 import { sendChunk } from './sender.js';
 
 /** Rows folded that force a shipment before the timer. */
 export const MAX_BATCH_ROWS = 50_000;
-/** Bytes read from the spool at once (chunks are at most MAX_CHUNK_BYTES). */
-const READ_BYTES = 8 << 20;
+/** Bytes read from the spool at once: a whole chunk fits even if every character took 3 bytes. */
+const READ_BYTES = 3 * MAX_CHUNK_BYTES + (64 << 10);
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const RETENTION_MS = 3_600_000;
@@ -53,12 +54,11 @@ export async function startClickHouseShipper(
   const spool = new DiskSpool(join(cfg.dataDir, 'spool'), 'clickhouse', cfg.clickhouseSpoolMax);
   await spool.open();
   const { geo } = opts;
-  const builder = new BatchBuilder({
+  const builder = new BatchBuilder(new BatchIds(), {
     sensor: cfg.sensor,
     maxPayloadBytes: cfg.bufsize,
     ...(geo ? { geo } : {}),
   });
-  const ids = new BatchIds();
   // The first chunk read after a restart may have been inserted just before the crash.
   let maybeSent = spool.pending() > 0;
   if (maybeSent) log.info({ bytes: spool.pending() }, 'spooled ClickHouse batches from an earlier run');
@@ -72,11 +72,11 @@ export async function startClickHouseShipper(
   let appends: Promise<void> = Promise.resolve();
 
   const ship = (): void => {
-    const chunks = builder.take(ids);
+    const chunks = builder.take();
     for (const c of chunks) {
       const before = spool.overflowLines;
-      appends = spool.append([JSON.stringify(c)]).then(() => {
-        if (spool.overflowLines > before) stats.inc('clickhouse_rows_dropped_total', c.rows.length);
+      appends = spool.append([encodeChunk(c)]).then(() => {
+        if (spool.overflowLines > before) stats.inc('clickhouse_rows_dropped_total', c.rows);
         stats.set('clickhouse_spool_bytes', spool.pending());
       });
     }
@@ -105,8 +105,12 @@ export async function startClickHouseShipper(
         const end = buf.indexOf(0x0a, start);
         const stop = end < 0 ? buf.length : end;
         const line = buf.subarray(start, stop);
-        if (line.length) {
-          const chunk = JSON.parse(line.toString('utf8')) as Chunk;
+        const chunk = line.length ? decodeChunk(line) : undefined;
+        if (line.length && !chunk) {
+          stats.inc('clickhouse_rows_dropped_total');
+          warnLimited('damaged', { bytes: line.length }, 'a damaged ClickHouse spool line was dropped');
+        }
+        if (chunk) {
           const t0 = performance.now();
           const n = await sendChunk(ch, target.database, chunk, maybeSent);
           const ms = performance.now() - t0;

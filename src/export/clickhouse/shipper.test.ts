@@ -20,7 +20,8 @@ import {
 } from '../../../test/helpers/clickhouse.js';
 import { eventually, tempDir } from '../../../test/helpers/sensor.js';
 import { feed, HOSTILE } from '../../../test/e2e/web-fixture.js';
-import { BatchBuilder, BatchIds } from './batch.js';
+import { BatchBuilder } from './batch.js';
+import { BatchIds, decodeChunk, encodeChunk, type Chunk, type SpooledChunk } from './chunks.js';
 import { startClickHouseShipper } from './index.js';
 import { queryIdOf, sendChunk } from './sender.js';
 
@@ -75,27 +76,30 @@ test('every event type arrives with its sensor; payloads are stored once per has
   assert.ok(ctx.stats.get('clickhouse_rows_sent_total') > 40);
 });
 
+/** A chunk as the pump reads it back from the spool. */
+const spooled = (c: Chunk): SpooledChunk => decodeChunk(Buffer.from(encodeChunk(c) + '\n'))!;
+
 test('a chunk sent again after an unclear failure is stored once, counters included', async () => {
   const ch = openClient(parseClickHouseUrl(server.url('ship2')));
   await migrate(ch, 'ship2');
-  const b = new BatchBuilder({ sensor: 's1', maxPayloadBytes: 8192 });
+  const b = new BatchBuilder(new BatchIds(), { sensor: 's1', maxPayloadBytes: 8192 });
   const now = Date.now();
   const day = 86_400_000;
-  // Attempts on two UTC days: one chunk spans two partitions.
+  // Attempts on two UTC days: two chunks per table, one per day partition.
   for (const t of [now, now - day, now - day])
     b.addAttempt({ time: t, proto: 'tcp', src: '198.18.0.2', dst: '198.18.0.1', dport: 22, isNew: true });
-  const chunks = b.take(new BatchIds(), now);
-  const counters = chunks.find((c) => c.table === 'counter_rows')!;
-  assert.equal(await sendChunk(ch, 'ship2', counters, false), counters.rows.length);
-  assert.equal(await sendChunk(ch, 'ship2', counters, true), 0);
-  // One day lost (as if the insert died between partitions): only that day goes again.
-  server.client(
-    `ALTER TABLE ship2.counter_rows DROP PARTITION '${new Date(now).toISOString().slice(0, 10)}'`,
-  );
-  server.client(
-    `ALTER TABLE ship2.counters_min DROP PARTITION '${new Date(now).toISOString().slice(0, 10)}'`,
-  );
-  assert.equal(await sendChunk(ch, 'ship2', counters, true), 2);
+  const chunks = b.take(now).map(spooled);
+  const counters = chunks.filter((c) => c.table === 'counter_rows');
+  assert.equal(counters.length, 2);
+  for (const c of counters) assert.equal(await sendChunk(ch, 'ship2', c, false), 2);
+  for (const c of counters) assert.equal(await sendChunk(ch, 'ship2', c, true), 0);
+  // Today's insert lost (as if it died before the server wrote it): only that chunk goes again.
+  const today = new Date(now).toISOString().slice(0, 10);
+  server.client(`ALTER TABLE ship2.counter_rows DROP PARTITION '${today}'`);
+  server.client(`ALTER TABLE ship2.counters_min DROP PARTITION '${today}'`);
+  const sent = [];
+  for (const c of counters) sent.push(await sendChunk(ch, 'ship2', c, true));
+  assert.deepEqual(sent.sort(), [0, 2]);
   assert.equal(count('SELECT sum(new_n) FROM ship2.counters_min WHERE proto = 0 AND port = 22'), 3);
   for (const c of chunks) await sendChunk(ch, 'ship2', c, true);
   assert.equal(count('SELECT sum(count) FROM ship2.daily'), 3);
@@ -105,20 +109,20 @@ test('a chunk sent again after an unclear failure is stored once, counters inclu
 test('an earlier attempt still running in the server when the retry comes: the retry waits, rows stored once', async () => {
   const ch = openClient(parseClickHouseUrl(server.url('ship4')));
   await migrate(ch, 'ship4');
-  const b = new BatchBuilder({ sensor: 's1', maxPayloadBytes: 8192 });
+  const b = new BatchBuilder(new BatchIds(), { sensor: 's1', maxPayloadBytes: 8192 });
   const now = Date.now();
-  const PORTS = 20_000;
+  const PORTS = 60_000;
   for (let port = 1; port <= PORTS; port++)
     b.addAttempt({ time: now, proto: 'tcp', src: '198.18.0.2', dst: '198.18.0.1', dport: port, isNew: true });
-  const chunk = b.take(new BatchIds(), now).find((c) => c.table === 'counter_rows')!;
-  const body = Buffer.from(chunk.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const chunk = spooled(b.take(now).find((c) => c.table === 'counter_rows')!);
+  const body = chunk.data;
   // The earlier attempt, as the server sees one the client gave up on: its query runs under the chunk's id
   // and is still reading rows. (The server reads the first MiB or so before it registers a query.)
   const qs = new URLSearchParams({
     user: CH_USER,
     password: CH_PASSWORD,
     query_id: queryIdOf(chunk),
-    query: 'INSERT INTO ship4.counter_rows FORMAT JSONEachRow',
+    query: `INSERT INTO ship4.counter_rows (${chunk.columns.join(', ')}) FORMAT TabSeparated`,
   });
   const early = request({ host: '127.0.0.1', port: server.httpPort, method: 'POST', path: `/?${qs}` });
   const answered = once(early, 'response');

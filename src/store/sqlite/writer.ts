@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 import type { Database, Statement } from 'better-sqlite3';
 
-import { PROTO_TOTAL } from './schema.js';
+import { CounterCells, type Cell, type MinuteCell } from '../counter-cells.js';
 import { GeoRollup } from './geo-rollup.js';
 import { IntelWriter, intelColumn } from './intel-writer.js';
 import { joinPayload } from '../../core/payload.js';
@@ -20,19 +20,11 @@ import type {
   Geo,
 } from '../../core/events.js';
 
-export const PROTO_NUM = { tcp: 0, udp: 1 } as const;
-const MIN_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** Buffered payload (base64) bytes that force a flush before maxPending rows are reached. */
 export const MAX_PENDING_PAYLOAD_BYTES = 16 * 1024 * 1024;
 /** Payload ids remembered by hash, at most. */
 const PAYLOAD_CACHE = 50_000;
-
-interface Cell {
-  all: number;
-  new: number;
-  sess: number;
-}
 
 interface DailyCell {
   day: number;
@@ -86,7 +78,7 @@ function mergeTags(a: Tag[] | undefined, b: Tag[] | undefined): Tag[] | undefine
 }
 
 export class StoreWriter {
-  private cells = new Map<string, Cell>();
+  private readonly cells = new CounterCells();
   private daily = new Map<string, DailyCell>();
   private srcs = new Map<string, SourceCell>();
   private sessions: SessionEvent[] = [];
@@ -197,17 +189,7 @@ export class StoreWriter {
       (this.opts.onFull ?? (() => this.flush()))();
   }
 
-  private cellAt(key: string): Cell {
-    let c = this.cells.get(key);
-    if (!c) {
-      c = { all: 0, new: 0, sess: 0 };
-      this.cells.set(key, c);
-      this.bump();
-    }
-    return c;
-  }
-
-  /** Counts into the port's minute and into the minute's totals row (proto PROTO_TOTAL, port 0). */
+  /** Counts into the port's minute and into the minute's totals row (counter-cells.ts). */
   private count(
     proto: 'tcp' | 'udp',
     port: number,
@@ -216,15 +198,7 @@ export class StoreWriter {
     isNew: number,
     sess: number,
   ): void {
-    const minute = Math.floor(time / MIN_MS);
-    for (const c of [
-      this.cellAt(`${PROTO_NUM[proto]}|${port}|${minute}`),
-      this.cellAt(`${PROTO_TOTAL}|0|${minute}`),
-    ]) {
-      c.all += all;
-      c.new += isNew;
-      c.sess += sess;
-    }
+    for (let n = this.cells.add(proto, port, time, all, isNew, sess); n > 0; n--) this.bump();
   }
 
   private source(ip: string, time: number): SourceCell {
@@ -317,8 +291,8 @@ export class StoreWriter {
   /** Writes everything pending in one transaction; returns the rows written. */
   flush(): number {
     if (this.pending === 0) return 0;
-    const { cells, daily, srcs, sessions, scans, spikes, blocks } = this;
-    this.cells = new Map();
+    const { daily, srcs, sessions, scans, spikes, blocks } = this;
+    const cells = this.cells.take();
     this.daily = new Map();
     this.srcs = new Map();
     this.sessions = [];
@@ -348,7 +322,7 @@ export class StoreWriter {
   }
 
   private write(
-    cells: Map<string, Cell>,
+    cells: MinuteCell[],
     daily: Map<string, DailyCell>,
     srcs: Map<string, SourceCell>,
     sessions: SessionEvent[],
@@ -362,8 +336,8 @@ export class StoreWriter {
       [new Map(), 60, st.hour!],
       [new Map(), 1440, st.day!],
     ];
-    for (const [key, c] of cells) {
-      const [p, port, minute] = key.split('|').map(Number) as [number, number, number];
+    for (const c of cells) {
+      const { proto: p, port, minute } = c;
       st.min!.run(minute, p, port, c.all, c.new, c.sess);
       for (const [m, per] of rollups) {
         const k = `${p}|${port}|${Math.floor(minute / per)}`;
@@ -372,7 +346,7 @@ export class StoreWriter {
           r.all += c.all;
           r.new += c.new;
           r.sess += c.sess;
-        } else m.set(k, { ...c });
+        } else m.set(k, { all: c.all, new: c.new, sess: c.sess });
       }
     }
     for (const [m, , stmt] of rollups)
