@@ -1,8 +1,9 @@
 // Bounded load client for bench/listener. Keeps INFLIGHT non-blocking connections going until TOTAL have
 // completed: connect, send PAYLOAD bytes and a FIN, wait for the server to close (FIN or RST), count. Stops at
 // TIMEOUT seconds in any case. With "hold" it opens TOTAL connections that send nothing and keeps them
-// open until stdin closes (for the idle-connection memory figure).
-// Usage: load IP PORT TOTAL INFLIGHT PAYLOAD TIMEOUT_S [hold]
+// open until stdin closes (for the idle-connection memory figure). With "http" the payload is an HTTP/1.1 GET
+// request instead of PAYLOAD bytes of text (for the HTTP persona), read until the server closes.
+// Usage: load IP PORT TOTAL INFLIGHT PAYLOAD TIMEOUT_S [hold|http]
 // Prints one JSON line: {"done":N,"errors":E,"seconds":S,"rate":R} (hold: {"held":N,"errors":E} first).
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +50,10 @@ int main(int argc, char **argv) {
   if (plen > 0) payload[plen - 1] = '\n';
   double timeout = atof(argv[6]);
   int hold = argc > 7 && strcmp(argv[7], "hold") == 0;
+  if (argc > 7 && strcmp(argv[7], "http") == 0)
+    plen = snprintf(payload, sizeof payload,
+                    "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench-load/1.0\r\n"
+                    "Accept: */*\r\n\r\n");
   ep = epoll_create1(0);
   long started = 0, done = 0, errors = 0, open = 0, held = 0;
   double t0 = now();

@@ -118,7 +118,11 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function rateRun(kind: 'c' | 'node', extra: string[] = []): Promise<Rate> {
+async function rateRun(
+  kind: 'c' | 'node',
+  extra: string[] = [],
+  loadMode: 'text' | 'http' = 'text',
+): Promise<Rate> {
   const bed = await createTestbed();
   const dataDir = mkdtempSync(join(tmpdir(), 'tw-bench-data-'));
   try {
@@ -136,7 +140,10 @@ async function rateRun(kind: 'c' | 'node', extra: string[] = []): Promise<Rate> 
     const r = await bed.exec(
       bed.sensorNs,
       load,
-      ['127.0.0.1', String(PORT), String(COUNT), String(INFLIGHT), String(PAYLOAD), '60'],
+      [
+        ...['127.0.0.1', String(PORT), String(COUNT), String(INFLIGHT), String(PAYLOAD), '60'],
+        ...(loadMode === 'http' ? ['http'] : []),
+      ],
       { timeoutMs: 90_000 },
     );
     const res = JSON.parse(r.stdout) as Rate;
@@ -225,27 +232,32 @@ async function idleRun(
 if (argv.responders) {
   const personas = join(dir, 'personas.toml');
   writeFileSync(personas, `[ports.${PORT}]\npersona = "ftp"\n`);
-  const modes: [string, string[]][] = [
+  const modes: [string, string[], ('text' | 'http')?][] = [
     ['--respond off', ['--respond', 'off']],
     ['--respond on, client-first', ['--respond', 'on']],
     ['--respond on, banner port (FTP)', ['--respond', 'on', '--personas', personas]],
+    ['--respond off, HTTP GET', ['--respond', 'off'], 'http'],
+    ['--respond on, HTTP persona', ['--respond', 'on'], 'http'],
   ];
   const res = new Map<string, Rate[]>(modes.map(([m]) => [m, []]));
   for (let i = 0; i < RUNS; i++)
-    for (const [m, extra] of modes) {
-      const r = await rateRun('node', extra);
+    for (const [m, extra, loadMode] of modes) {
+      const r = await rateRun('node', extra, loadMode);
       res.get(m)!.push(r);
       console.log(
         `run ${i + 1} ${m}: ${r.rate} conn/s, ${r.cpuUs!.toFixed(1)} µs CPU/conn (${r.errors} errors)`,
       );
     }
   const off = median(res.get(modes[0]![0])!.map((r) => r.rate));
+  const offCpu = median(res.get(modes[0]![0])!.map((r) => r.cpuUs!));
   for (const [m] of modes) {
     const rs = res.get(m)!;
     const rate = median(rs.map((r) => r.rate));
+    const cpu = median(rs.map((r) => r.cpuUs!));
     console.log(
       `${m}: median ${rate} conn/s (${(rate / off).toFixed(2)} of --respond off), ` +
-        `${median(rs.map((r) => r.cpuUs!)).toFixed(1)} µs CPU/conn`,
+        `${cpu.toFixed(1)} µs CPU/conn (capacity ${(offCpu / cpu).toFixed(2)} of --respond off); ` +
+        `runs where JSON lines written != connections completed: ${rs.filter((r) => r.written !== r.done).length}`,
     );
   }
   rmSync(dir, { recursive: true, force: true });

@@ -144,8 +144,12 @@ const VALUE_OPTIONS = new Set([
   '-d',
 ]);
 
+/** Every fetcher's name holds one of these: a text without any has no command to scan (most payloads). */
+const FETCHER_NAMES = ['wget', 'curl', 'tftp', 'ftpget'];
+
 /** wget/curl HOST/PATH, tftp -g -r FILE HOST, ftpget [-u U -p P] HOST LOCAL REMOTE: URLs without a scheme. */
 function scanCommands(text: string, out: Collector): void {
+  if (!FETCHER_NAMES.some((n) => text.includes(n))) return;
   const w = words(text);
   for (let i = 0; i < w.length; i++) {
     let cmd = w[i]!.slice(w[i]!.lastIndexOf('/') + 1);

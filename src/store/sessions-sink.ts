@@ -14,7 +14,8 @@ export interface FileSinkComponent extends Component {
 
 /** The line written for one session (docs/outputs.md documents every field). */
 export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
-  return {
+  // Built by assignment in the documented key order (no object spreads: this runs once per session).
+  const o: Record<string, unknown> = {
     // tcppc-go's fields
     timestamp: ev.started,
     flow: { proto: ev.proto, src: ev.src, sport: ev.sport, dst: ev.dst, dport: ev.dport },
@@ -28,18 +29,19 @@ export function sessionRecord(ev: SessionEvent): Record<string, unknown> {
     truncated: ev.truncated,
     started: ev.started,
     ended: ev.ended,
-    ...(ev.tls ? { tls: ev.tls } : {}),
-    ...respondFields(ev),
-    ...(ev.tags?.length ? { tags: ev.tags } : {}),
-    ...(ev.geo ? { geo: ev.geo } : {}),
-    ...(ev.http?.length ? { http: ev.http } : {}),
-    ...(ev.commands?.length ? { commands: ev.commands } : {}),
-    ...(ev.app ? { app: ev.app } : {}),
-    ...(ev.cves?.length ? { cves: ev.cves } : {}),
-    ...(ev.rules?.length ? { rules: ev.rules } : {}),
-    ...(ev.iocs ? { iocs: ev.iocs } : {}),
-    ...(ev.signature ? { signature: ev.signature } : {}),
   };
+  if (ev.tls) o.tls = ev.tls;
+  if (ev.persona || ev.sent) Object.assign(o, respondFields(ev));
+  if (ev.tags?.length) o.tags = ev.tags;
+  if (ev.geo) o.geo = ev.geo;
+  if (ev.http?.length) o.http = ev.http;
+  if (ev.commands?.length) o.commands = ev.commands;
+  if (ev.app) o.app = ev.app;
+  if (ev.cves?.length) o.cves = ev.cves;
+  if (ev.rules?.length) o.rules = ev.rules;
+  if (ev.iocs) o.iocs = ev.iocs;
+  if (ev.signature) o.signature = ev.signature;
+  return o;
 }
 
 /** What a responder added (docs/events.md): persona and sent always together, the rest when recorded. */
