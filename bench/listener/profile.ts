@@ -1,7 +1,7 @@
 // Where a tidewatch process spent its CPU: reads V8 .cpuprofile files (node --cpu-prof, written by
 // `run.js --profile DIR`) and prints self time grouped by the part of the code it ran in (src/ folder, or
 // Node's internals, the garbage collector, idle), then the top functions. Shares are of the busy time.
-// Counting starts at the first sample in the TCP engine's batch decoding, so start-up is left out.
+// Counting starts at the first sample that handles an engine batch, so start-up is left out.
 // Usage: node dist/bench/listener/profile.js FILE.cpuprofile... [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -42,7 +42,7 @@ for (const file of positionals) {
     const n = byId.get(id)!;
     const dt = p.timeDeltas[i] ?? 0;
     const { functionName: fn, url, lineNumber } = n.callFrame;
-    loaded ||= url.endsWith('/listen/tcp-engine.js');
+    loaded ||= fn === 'deliverBatch' || fn === 'decodeRecords';
     if (fn === '(idle)' || !loaded) return;
     total += dt;
     const g = groupOf(url, fn);

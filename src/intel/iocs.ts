@@ -55,6 +55,11 @@ class Collector {
   readonly urls = new Set<string>();
   readonly hosts = new Set<string>();
 
+  /** At MAX_IOC_URLS nothing more is taken: scanning further is wasted work. */
+  get full(): boolean {
+    return this.urls.size >= MAX_IOC_URLS;
+  }
+
   addUrl(url: string): void {
     if (url.length > MAX_URL_LENGTH || this.urls.size >= MAX_IOC_URLS) return;
     const host = hostOf(url);
@@ -94,7 +99,7 @@ function isHostname(h: string): boolean {
 function scanUrls(text: string, out: Collector): void {
   const lower = text.toLowerCase();
   for (const scheme of SCHEMES) {
-    for (let i = lower.indexOf(scheme); i >= 0; i = lower.indexOf(scheme, i + scheme.length)) {
+    for (let i = lower.indexOf(scheme); i >= 0 && !out.full; i = lower.indexOf(scheme, i + scheme.length)) {
       // tftp:// contains ftp://: take it at its own start only.
       if (scheme === 'ftp://' && i > 0 && lower[i - 1] === 't') continue;
       let end = i + scheme.length;
@@ -151,7 +156,7 @@ const FETCHER_NAMES = ['wget', 'curl', 'tftp', 'ftpget'];
 function scanCommands(text: string, out: Collector): void {
   if (!FETCHER_NAMES.some((n) => text.includes(n))) return;
   const w = words(text);
-  for (let i = 0; i < w.length; i++) {
+  for (let i = 0; i < w.length && !out.full; i++) {
     let cmd = w[i]!.slice(w[i]!.lastIndexOf('/') + 1);
     let j = i + 1;
     if (cmd === 'busybox' && j < w.length) cmd = w[j++]!;
@@ -206,7 +211,7 @@ export function extractIocs(texts: readonly string[]): Iocs | undefined {
   const out = new Collector();
   let budget = MAX_IOC_TEXT;
   const scan = (t: string): void => {
-    if (budget <= 0 || t.length === 0) return;
+    if (budget <= 0 || t.length === 0 || out.full) return;
     const text = unblank(t.length > budget ? t.slice(0, budget) : t);
     budget -= text.length;
     scanUrls(text, out);
