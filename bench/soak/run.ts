@@ -83,9 +83,8 @@ async function runPhase(key: string): Promise<Row> {
   delete process.env.TMPDIR;
   rmSync(scratch, { recursive: true, force: true });
   row.command = reproduce(key);
-  process.stderr.write(
-    `soak ${key}: ${row.pass ? 'pass' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
-  );
+  const took = ((Date.now() - t0) / 1000).toFixed(0);
+  process.stderr.write(`soak ${key}: ${row.pass ? 'pass' : 'FAIL'} in ${took} s: ${row.figure}\n`);
   return row;
 }
 
