@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'TW_ERR_PCAP_FILE'
   | 'TW_ERR_LISTEN'
   | 'TW_ERR_STORE'
+  | 'TW_ERR_STORE_TIMEOUT'
   | 'TW_ERR_HTTP'
   | 'TW_ERR_CLICKHOUSE'
   | 'TW_ERR_RULES';

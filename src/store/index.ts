@@ -9,7 +9,7 @@ import type { QueryStore } from './query.js';
 import type { DiskPart } from './disk-quota.js';
 import { Retention } from './retention.js';
 import { openDb } from './sqlite/db.js';
-import { SqliteQueryStore } from './sqlite/queries.js';
+import { WorkerQueryStore } from './sqlite/worker-queries.js';
 import { StoreWriter, type Attempt } from './sqlite/writer.js';
 
 export interface StoreComponent extends Component {
@@ -42,7 +42,13 @@ export function attemptOf(ev: ProbeEvent): Attempt {
 
 export async function openStore(
   ctx: SensorContext,
-  opts: { pruneIntervalMs?: number; flushMs?: number; geo?: (ip: string) => Geo | undefined } = {},
+  opts: {
+    pruneIntervalMs?: number;
+    flushMs?: number;
+    geo?: (ip: string) => Geo | undefined;
+    /** Time budget of one API query (tests); default QUERY_BUDGET_MS. */
+    queryBudgetMs?: number;
+  } = {},
 ): Promise<StoreComponent | undefined> {
   const { cfg, bus, stats } = ctx;
   const log = ctx.log.child({ component: 'store' });
@@ -98,7 +104,9 @@ export async function openStore(
     },
   });
   retention.start(opts.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
-  const query = new SqliteQueryStore(db, cfg.sensor);
+  // The API reads through a worker thread of its own, under a time budget (worker-queries.ts).
+  const query = new WorkerQueryStore({ file, sensor: cfg.sensor, stats, budgetMs: opts.queryBudgetMs });
+  query.warm();
   const unsubscribe = (): void => {
     for (const off of offs) off();
     clearInterval(timer);
@@ -107,6 +115,7 @@ export async function openStore(
     'store',
     async () => {
       unsubscribe();
+      await query.close();
       await retention.stop();
       flush();
       try {
@@ -118,6 +127,7 @@ export async function openStore(
     },
     () => {
       unsubscribe();
+      void query.close();
       void retention.stop();
       if (db.open) db.close();
     },

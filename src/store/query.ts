@@ -15,6 +15,12 @@ import type {
   TlsInfo,
 } from '../core/events.js';
 
+/**
+ * Time budget of one API query: past it the request is answered 503 (TW_ERR_STORE_TIMEOUT). SQLite queries
+ * run in a worker thread (sqlite/worker-queries.ts), ClickHouse ones with max_execution_time.
+ */
+export const QUERY_BUDGET_MS = 5_000;
+
 export interface TimeRange {
   from: number;
   to: number;
@@ -102,6 +108,28 @@ export interface SensorFilter {
   sensor?: string;
 }
 
+/**
+ * A payload text search examines at most this many sessions per request, the newest first from the cursor
+ * (or the newest of all); the answer says how many it examined and gives a cursor to search further back.
+ */
+export const TEXT_SCAN_ROWS = 20_000;
+
+/** Where a page of sessions starts: the sessions strictly older than (ts, id), in the API as "TS-ID". */
+export interface SessionCursor {
+  ts: number;
+  id: number;
+}
+
+export const formatCursor = (c: SessionCursor): string => `${c.ts}-${c.id}`;
+
+/** "TS-ID" (ms since the epoch, session id) back to a cursor; undefined when malformed. */
+export function parseCursor(v: string): SessionCursor | undefined {
+  const m = /^(\d{1,15})-(\d{1,16})$/.exec(v);
+  if (!m) return undefined;
+  const c = { ts: Number(m[1]), id: Number(m[2]) };
+  return Number.isSafeInteger(c.id) ? c : undefined;
+}
+
 export interface SessionQuery extends Partial<TimeRange>, SensorFilter {
   port?: number;
   src?: string;
@@ -112,8 +140,19 @@ export interface SessionQuery extends Partial<TimeRange>, SensorFilter {
   tag?: string;
   /** Sessions with this signature template. */
   signature?: string;
+  /** Only sessions older than this (keyset paging: the `next` of the previous page). */
+  cursor?: SessionCursor;
   limit: number;
+  /** Rows skipped after the cursor (kept for older clients: its cost grows with it). */
   offset: number;
+}
+
+/** A page of sessions: `next` continues after it; a text search says how many sessions it examined. */
+export interface SessionPage extends Page<SessionRow> {
+  next?: string;
+  /** Sessions the text search examined (newest first from the cursor): at most scan_limit. */
+  scanned?: number;
+  scan_limit?: number;
 }
 
 export interface Page<T> {
@@ -181,7 +220,7 @@ export interface QueryStore {
   ): Promise<SeriesPoint[]>;
   sources(q: R & { port?: number; limit: number; offset: number }): Promise<Page<SourceRow>>;
   source(ip: string, f?: SensorFilter): Promise<SourceRow | undefined>;
-  sessions(q: SessionQuery): Promise<Page<SessionRow>>;
+  sessions(q: SessionQuery): Promise<SessionPage>;
   session(id: number, f?: SensorFilter): Promise<SessionRow | undefined>;
   scans(q: R & { limit: number; offset: number; src?: string }): Promise<Page<ScanEvent>>;
   spikes(q: R & { limit: number; offset: number; port?: number }): Promise<Page<SpikeEvent>>;

@@ -1,6 +1,7 @@
 // The JSON API under /api/ (docs/web.md lists every route, parameter and error). Each route validates its
 // parameters (params.ts) before the store is asked anything; without a store every route answers 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isTidewatchError } from '../core/errors.js';
 import type { DailyRow, QueryStore, SeriesPoint } from '../store/query.js';
 import { HttpError, send, sendJson } from './http-util.js';
 import { checkDay, checkIp, Params } from './params.js';
@@ -127,7 +128,17 @@ const ROUTES: Record<string, Route> = {
       if (!row) throw new HttpError(404, `no session ${rest} in the store`);
       return row;
     }
-    const p = new Params(q, [...RANGE, ...PAGE, 'port', 'src', 'proto', 'text', 'tag', 'signature']);
+    const p = new Params(q, [
+      ...RANGE,
+      ...PAGE,
+      'cursor',
+      'port',
+      'src',
+      'proto',
+      'text',
+      'tag',
+      'signature',
+    ]);
     return s.sessions({
       ...p.optionalRange(),
       ...sensorOf(p, s),
@@ -137,6 +148,7 @@ const ROUTES: Record<string, Route> = {
       ...withOpt('text', p.text('text')),
       ...withOpt('tag', p.text('tag', 80)),
       ...withOpt('signature', p.text('signature', 256)),
+      ...withOpt('cursor', p.cursor()),
       ...p.page(50, 500),
     });
   },
@@ -224,11 +236,21 @@ export async function handleApi(
   if (isCsv) {
     const p = new Params(url.searchParams, ['day', ...SENSOR]);
     const day = checkDay(p.day('day', new Date().toISOString().slice(0, 10)), 'day');
-    const csv = toTsusenCsv(await store.dailyRows(day, sensorOf(p, store)));
+    const csv = toTsusenCsv(await fromStore(store.dailyRows(day, sensorOf(p, store))));
     return send(req, res, 200, 'text/csv; charset=utf-8', csv, {
       'Content-Disposition': `attachment; filename="${day}.csv"`,
       'Cache-Control': 'no-store',
     });
   }
-  sendJson(req, res, 200, await ROUTES[name]!(url.searchParams, store, rest));
+  sendJson(req, res, 200, await fromStore(ROUTES[name]!(url.searchParams, store, rest)));
+}
+
+/** A query past its time budget, or refused while the store is busy with slow ones: 503, try later. */
+async function fromStore<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (isTidewatchError(err) && err.code === 'TW_ERR_STORE_TIMEOUT') throw new HttpError(503, err.message);
+    throw err;
+  }
 }

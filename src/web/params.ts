@@ -3,6 +3,7 @@
 // that names the parameter and what it accepts. The store never sees an unchecked value.
 import { isIP } from 'node:net';
 import { parseDuration } from '../config/units.js';
+import { parseCursor, type SessionCursor } from '../store/query.js';
 import { HttpError } from './http-util.js';
 
 const DAY_MS = 86_400_000;
@@ -87,6 +88,15 @@ export class Params {
     if (!/^[A-Za-z0-9._:@-]{1,64}$/.test(v))
       throw bad(`${name} must be a sensor id (letters, digits and . _ : @ -, at most 64)`);
     return v;
+  }
+
+  /** A session cursor "TS-ID" (the `next` of a previous page). */
+  cursor(name = 'cursor'): SessionCursor | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const c = v.length <= 40 ? parseCursor(v) : undefined;
+    if (!c) throw bad(`${name} must be the "next" of a previous page (TS-ID, for example 1767225600000-42)`);
+    return c;
   }
 
   bool(name: string): boolean | undefined {

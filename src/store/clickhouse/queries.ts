@@ -6,21 +6,23 @@ import type { ClickHouseClient } from '@clickhouse/client';
 
 import type { CampaignEvent, ScanEvent, SpikeEvent, Tag } from '../../core/events.js';
 import { TidewatchError } from '../../core/errors.js';
-import type {
-  DailyRow,
-  FleetSpike,
-  IocRow,
-  Page,
-  PortCount,
-  QueryStore,
-  SensorFilter,
-  SensorRow,
-  SeriesPoint,
-  SessionQuery,
-  SessionRow,
-  SourceRow,
-  Summary,
-  TimeRange,
+import {
+  QUERY_BUDGET_MS,
+  type DailyRow,
+  type FleetSpike,
+  type IocRow,
+  type Page,
+  type PortCount,
+  type QueryStore,
+  type SensorFilter,
+  type SensorRow,
+  type SeriesPoint,
+  type SessionPage,
+  type SessionQuery,
+  type SessionRow,
+  type SourceRow,
+  type Summary,
+  type TimeRange,
 } from '../query.js';
 import { PROTO_TOTAL } from '../sqlite/schema.js';
 import { ClickHouseCounters } from './counter-queries.js';
@@ -62,14 +64,30 @@ export class ClickHouseQueryStore implements QueryStore {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly database: string,
+    private readonly budgetMs = QUERY_BUDGET_MS,
   ) {
     this.counters = new ClickHouseCounters(database, this.rows);
     this.sessionQ = new SessionQueries(database, this.rows);
     this.intel = new IntelQueries(database, this.rows, (f) => this.sc(f));
   }
 
-  private readonly rows = async <T>(q: Sql): Promise<T[]> =>
-    (await this.ch.query({ query: q.text, format: 'JSONEachRow' })).json<T>();
+  /** Every read runs under the API's time budget: past it ClickHouse stops the query (TIMEOUT_EXCEEDED). */
+  private readonly rows = async <T>(q: Sql): Promise<T[]> => {
+    try {
+      const settings = { max_execution_time: Math.max(1, Math.ceil(this.budgetMs / 1000)) };
+      return await (
+        await this.ch.query({ query: q.text, format: 'JSONEachRow', clickhouse_settings: settings })
+      ).json<T>();
+    } catch (err) {
+      if ((err as { type?: string }).type === 'TIMEOUT_EXCEEDED')
+        throw new TidewatchError(
+          'TW_ERR_STORE_TIMEOUT',
+          `ClickHouse query ran past its ${this.budgetMs} ms budget: narrow the time range or search`,
+          { cause: err },
+        );
+      throw err;
+    }
+  };
 
   private t(name: string): Sql {
     return qualified(this.database, name);
@@ -245,7 +263,7 @@ export class ClickHouseQueryStore implements QueryStore {
     return (await this.decorate(aggs))[0];
   };
 
-  sessions = (q: SessionQuery): Promise<Page<SessionRow>> => this.sessionQ.search(q);
+  sessions = (q: SessionQuery): Promise<SessionPage> => this.sessionQ.search(q);
   campaigns = (q: R & { limit: number; offset: number }): Promise<Page<CampaignEvent>> =>
     this.intel.campaigns(q);
   iocs = (q: R & { limit: number; offset: number; src?: string }): Promise<Page<IocRow>> =>

@@ -1,7 +1,13 @@
 // Session search over ClickHouse: filters on the sessions table, payload bytes from the payloads table (hex,
 // so every byte comes back exactly), the text search as a byte search on the unhexed payload.
 import type { Geo, Tag, TlsInfo } from '../../core/events.js';
-import type { Page, SensorFilter, SessionQuery, SessionRow } from '../query.js';
+import {
+  formatCursor,
+  type SensorFilter,
+  type SessionPage,
+  type SessionQuery,
+  type SessionRow,
+} from '../query.js';
 import { withIntel } from '../sqlite/queries.js';
 import type { Rows } from './counter-queries.js';
 import { day, EMPTY, hexBytes, ip, join, list, qualified, sql, str, type Sql } from './sql.js';
@@ -88,7 +94,7 @@ export class SessionQueries {
     });
   }
 
-  async search(q: SessionQuery): Promise<Page<SessionRow>> {
+  async search(q: SessionQuery): Promise<SessionPage> {
     const where: Sql[] = [];
     if (q.from !== undefined) where.push(sql`ts >= ${q.from} AND day >= ${day(Math.floor(q.from / DAY))}`);
     if (q.to !== undefined)
@@ -106,18 +112,25 @@ export class SessionQueries {
           WHERE position(unhex(data), ${hexBytes(Buffer.from(q.text, 'utf8'))}) > 0)`,
       );
     const cond = where.length ? sql`WHERE ${join(where, ' AND ')}` : EMPTY;
+    // Keyset paging: the page starts after the cursor; the total counts the whole result.
+    const c = q.cursor;
+    const after = c ? [...where, sql`(ts < ${c.ts} OR (ts = ${c.ts} AND id < ${c.id}))`] : where;
+    const pageCond = after.length ? sql`WHERE ${join(after, ' AND ')}` : EMPTY;
     const cap = q.text ? TEXT_COUNT_CAP : COUNT_CAP;
     const [rows, counted] = await Promise.all([
       this.rows<SessionDbRow>(
-        sql`SELECT ${COLS} FROM ${this.t('sessions')} ${cond} ORDER BY ts DESC, id DESC LIMIT ${q.offset}, ${q.limit}`,
+        sql`SELECT ${COLS} FROM ${this.t('sessions')} ${pageCond} ORDER BY ts DESC, id DESC LIMIT ${q.offset}, ${q.limit}`,
       ),
       this.rows<{ n: string }>(
         sql`SELECT count() AS n FROM (SELECT 1 FROM ${this.t('sessions')} ${cond} LIMIT ${cap + 1})`,
       ),
     ]);
     const total = Number(counted[0]?.n ?? 0);
-    const page: Page<SessionRow> = { rows: await this.withPayloads(rows), total: Math.min(total, cap) };
+    const page: SessionPage = { rows: await this.withPayloads(rows), total: Math.min(total, cap) };
     if (total > cap) page.capped = true;
+    const last = rows.at(-1);
+    if (last && rows.length === q.limit)
+      page.next = formatCursor({ ts: Number(last.ts), id: Number(last.id) });
     return page;
   }
 

@@ -7,6 +7,7 @@ import type { CampaignEvent, Geo, ScanEvent, SpikeEvent, Tag, TlsInfo } from '..
 import { TidewatchError } from '../../core/errors.js';
 import { CounterQueries } from './counter-queries.js';
 import { PROTO_TOTAL } from './schema.js';
+import { SessionSearch } from './session-search.js';
 import type {
   DailyRow,
   FleetSpike,
@@ -16,6 +17,7 @@ import type {
   QueryStore,
   SensorRow,
   SeriesPoint,
+  SessionPage,
   SessionQuery,
   SessionRow,
   SourceRow,
@@ -25,9 +27,6 @@ import type {
 
 const MIN = 60_000;
 const DAY = 86_400_000;
-/** Totals of session searches are counted up to here; beyond, `capped` is set and total is a lower bound. */
-const COUNT_CAP = 100_000;
-const TEXT_COUNT_CAP = 10_000;
 /** A scan still open whose last probe is younger than this is "active" in the summary. */
 const ACTIVE_SCAN_MS = 15 * MIN;
 
@@ -104,6 +103,10 @@ const parse = <T>(s: string | null): T | undefined => (s === null ? undefined : 
 export class SqliteQueryStore implements QueryStore {
   private readonly cache = new Map<string, Statement>();
   private readonly counters = new CounterQueries((sql) => this.st(sql));
+  private readonly search = new SessionSearch<SessionDbRow>(
+    (sql) => this.st(sql),
+    (r) => this.toSession(r),
+  );
 
   /** The one sensor whose data this store holds. */
   readonly single: string;
@@ -270,39 +273,6 @@ export class SqliteQueryStore implements QueryStore {
     return withIntel(row, r);
   }
 
-  private sessionsSync(q: SessionQuery): Page<SessionRow> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (clause: string, v: unknown): void => {
-      where.push(clause);
-      args.push(v);
-    };
-    if (q.from !== undefined) add('s.ts >= ?', q.from);
-    if (q.to !== undefined) add('s.ts < ?', q.to);
-    if (q.port !== undefined) add('s.dport = ?', q.port);
-    if (q.src !== undefined) add('s.src = ?', q.src);
-    if (q.proto !== undefined) add('s.proto = ?', q.proto);
-    // Byte search in the payload: instr() on two blobs compares bytes, so binary needles work too.
-    if (q.text) add('instr(p.data, ?) > 0', Buffer.from(q.text, 'utf8'));
-    if (q.tag !== undefined) add('s.id IN (SELECT session_id FROM session_tags WHERE tag = ?)', q.tag);
-    if (q.signature !== undefined) add('s.signature = ?', q.signature);
-    const join = 'FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id';
-    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const rows = this.st(
-      `SELECT s.*, p.data data ${join} ${cond} ORDER BY s.ts DESC, s.id DESC LIMIT ? OFFSET ?`,
-    ).all(...args, q.limit, q.offset) as SessionDbRow[];
-    const cap = q.text ? TEXT_COUNT_CAP : COUNT_CAP;
-    const total = (
-      this.st(`SELECT count(*) n FROM (SELECT 1 ${q.text ? join : 'FROM sessions s'} ${cond} LIMIT ?)`).get(
-        ...args,
-        cap + 1,
-      ) as { n: number }
-    ).n;
-    const page: Page<SessionRow> = { rows: rows.map((r) => this.toSession(r)), total: Math.min(total, cap) };
-    if (total > cap) page.capped = true;
-    return page;
-  }
-
   private sessionSync(id: number): SessionRow | undefined {
     const r = this.st(
       'SELECT s.*, p.data data FROM sessions s LEFT JOIN payloads p ON p.id = s.payload_id WHERE s.id = ?',
@@ -359,7 +329,7 @@ export class SqliteQueryStore implements QueryStore {
     q: TimeRange & { port?: number; limit: number; offset: number },
   ): Promise<Page<SourceRow>> => this.sourcesSync(q);
   source = async (ip: string): Promise<SourceRow | undefined> => this.sourceSync(ip);
-  sessions = async (q: SessionQuery): Promise<Page<SessionRow>> => this.sessionsSync(q);
+  sessions = async (q: SessionQuery): Promise<SessionPage> => this.search.search(q);
   session = async (id: number): Promise<SessionRow | undefined> => this.sessionSync(id);
 
   scans = async (

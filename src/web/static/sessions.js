@@ -120,9 +120,14 @@
     return q;
   }
 
-  async function search(offset) {
+  // Keyset paging: a page starts at the `next` of the page before it (cursor "TS-ID"); the pages already
+  // seen (cursor, rows before it) are kept so "newer" goes back without the server skipping rows.
+  const seen = [];
+
+  async function search(cursor, before = 0) {
     const q = query();
-    const res = await api('sessions', { ...q, limit: LIMIT, offset });
+    const at = cursor ? { cursor } : {};
+    const res = await api('sessions', { ...q, limit: LIMIT, ...at });
     fill(
       'results',
       table(
@@ -149,7 +154,7 @@
           onRow: (r, tr) => {
             for (const s of document.querySelectorAll('tr.selected')) s.classList.remove('selected');
             tr.classList.add('selected');
-            history.replaceState(null, '', `/sessions?${new URLSearchParams({ ...q, id: r.id, offset })}`);
+            history.replaceState(null, '', `/sessions?${new URLSearchParams({ ...q, id: r.id, ...at })}`);
             load('detail', () => showSession(r.id));
           },
         },
@@ -161,17 +166,34 @@
         if (String(r.id) === chosen)
           document.querySelectorAll('#results tbody tr')[i].classList.add('selected');
       });
-    const last = Math.min(offset + res.rows.length, res.total);
-    fill(
-      'pageinfo',
-      res.total ? `${num(offset + 1)}–${num(last)} of ${num(res.total)}${res.capped ? '+' : ''}` : '',
-    );
+    fill('pageinfo', pageInfo(res, before));
     const prev = document.getElementById('prev');
     const next = document.getElementById('next');
-    prev.disabled = offset === 0;
-    next.disabled = offset + LIMIT >= res.total;
-    prev.onclick = () => load('results', () => search(Math.max(0, offset - LIMIT)));
-    next.onclick = () => load('results', () => search(offset + LIMIT));
+    prev.disabled = seen.length === 0;
+    next.disabled = !res.next;
+    prev.onclick = () => {
+      const back = seen.pop();
+      load('results', () => search(back.cursor, back.before));
+    };
+    next.onclick = () => {
+      seen.push({ cursor, before });
+      load('results', () => search(res.next, before + res.rows.length));
+    };
+  }
+
+  /**
+   * "51–100 of 1,234". A text search examines a bounded number of sessions per page (docs/web.md): it says
+   * how many matched among those it searched, and when it stopped short, "searched the last N sessions".
+   */
+  function pageInfo(res, before) {
+    const range = res.rows.length ? `${num(before + 1)}–${num(before + res.rows.length)}` : 'none';
+    const total = `${num(res.total)}${res.capped ? '+' : ''}`;
+    if (res.scanned === undefined) return res.total ? `${range} of ${total}` : '';
+    const how =
+      res.scanned >= res.scan_limit
+        ? `searched the last ${num(res.scanned)} sessions; older → searches further back`
+        : `searched ${num(res.scanned)} sessions`;
+    return `${range} · ${total} matches from here · ${how}`;
   }
 
   document.addEventListener('DOMContentLoaded', () => {
@@ -185,8 +207,7 @@
       for (const f of FIELDS) if (form.elements[f].value.trim()) params[f] = form.elements[f].value.trim();
       location.assign(`/sessions?${new URLSearchParams(params)}`);
     });
-    const offset = Number(param('offset')) || 0;
-    load('results', () => search(offset));
+    load('results', () => search(param('cursor') || undefined));
     const id = param('id');
     if (id) load('detail', () => showSession(id));
   });
