@@ -118,6 +118,14 @@ try {
     const after = await totals();
     const sent = Number(/Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/.exec(r.stdout)?.[1] ?? NaN);
     const n = loops * FRAMES;
+    if (after.packets < 0 || before.packets < 0) {
+      // No two totals lines agreed within 30 s: the sensor was still working through a backlog.
+      process.stdout.write(
+        `${String(target || 'top').padStart(10)} ${sent.toFixed(0).padStart(10)} ${String(n).padStart(9)}   behind: no settled total within 30 s\n`,
+      );
+      dropped = true;
+      continue;
+    }
     const got = after.packets - before.packets;
     const drops = after.drops - before.drops;
     process.stdout.write(
@@ -128,12 +136,17 @@ try {
     if (drops > 0) dropped = true;
   }
   if (!values.lean) {
-    // The metrics endpoint answered throughout: its capture counter is read once at the end.
-    const m = await bed.exec(bed.sensorNs, 'curl', ['-s', 'http://127.0.0.1:8339/metrics'], {
-      timeoutMs: 10_000,
-    });
+    // The metrics endpoint was served throughout; one scrape at the end says what it answered.
+    const m = await bed.exec(
+      bed.sensorNs,
+      'curl',
+      ['-s', '-w', '\\nHTTP %{http_code}', 'http://127.0.0.1:8339/metrics'],
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const line = m.stdout.split('\n').find((l) => /packets_total\{proto="tcp"\}/.test(l));
-    process.stdout.write(`/metrics: ${line ?? '(no capture packets line)'}\n`);
+    process.stdout.write(`/metrics: ${m.stdout.split('\n').pop()} ${line ?? '(no tcp packets line)'}\n`);
   }
   await sensor.stop();
 } finally {
