@@ -7,7 +7,7 @@
 // detectors, as a deployed sensor runs; --lean turns both off. GeoIP is off in both (no per-SYN look-up).
 // After the first step with drops the remaining rates are skipped, but `top` still runs: it is the
 // sender's ceiling on this rig.
-import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ether, ipv4, LINUX_SYN_OPTIONS, pcapHeader, tcp } from '../../test/helpers/pcap-frames.js';
@@ -151,4 +151,5 @@ try {
   await sensor.stop();
 } finally {
   await bed.destroy();
+  rmSync(dir, { recursive: true, force: true });
 }
