@@ -210,13 +210,16 @@ export interface FleetSpike {
 
 type R = TimeRange & SensorFilter;
 
+export type SeriesProto = 'tcp' | 'udp' | 'all';
+
 export interface QueryStore {
   /** Set by a store that holds one sensor's data: its id. */
   readonly single?: string;
   summary(range: R): Promise<Summary>;
   topPorts(q: R & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]>;
+  /** One port's series; proto 'all' (port 0): every port of both protocols, the sensor's totals. */
   portSeries(
-    q: R & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: R & { proto: SeriesProto; port: number; step: 'minute' | 'hour' | 'day' },
   ): Promise<SeriesPoint[]>;
   sources(q: R & { port?: number; limit: number; offset: number }): Promise<Page<SourceRow>>;
   source(ip: string, f?: SensorFilter): Promise<SourceRow | undefined>;

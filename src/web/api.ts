@@ -92,8 +92,9 @@ const ROUTES: Record<string, Route> = {
 
   series: async (q, s) => {
     const p = new Params(q, [...RANGE, 'proto', 'port', 'step']);
-    const port = p.requiredPort();
-    const proto = p.choice('proto', ['tcp', 'udp'] as const, 'tcp')!;
+    const proto = p.choice('proto', ['tcp', 'udp', 'all'] as const, 'tcp')!;
+    // proto=all: attempts on every port (no port asked for); the fleet overview draws one line per sensor.
+    const port = proto === 'all' ? 0 : p.requiredPort();
     const step = p.choice('step', ['minute', 'hour', 'day'] as const, 'hour')!;
     const cfg = SERIES_STEPS[step];
     const range = p.range(cfg.span, cfg.max);

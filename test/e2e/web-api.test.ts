@@ -82,6 +82,17 @@ for (const backend of ['sqlite', 'clickhouse'] as const)
       assert.ok(s.points.every((p) => typeof p.baseline === 'number'));
       const day = await f.json<{ points: unknown[] }>('/api/series?port=23&step=day');
       assert.ok(day.points.length >= 1);
+      // proto=all: attempts on every port (the fleet overview's line per sensor), no port asked for.
+      const all = await f.json<{ points: { new: number }[]; proto: string }>(
+        '/api/series?proto=all&step=hour&from=-7d',
+      );
+      const sum = await f.json<{ totals: { attempts: number } }>('/api/summary?from=-7d');
+      assert.equal(all.proto, 'all');
+      assert.equal(
+        all.points.reduce((a, p) => a + p.new, 0),
+        sum.totals.attempts,
+      );
+      assert.ok(sum.totals.attempts >= 27);
     });
 
     test('sources, one source, 404 for an unknown one', async () => {

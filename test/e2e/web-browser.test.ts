@@ -356,6 +356,14 @@ describe('fleet dashboard over ClickHouse in chromium', { skip }, () => {
       assert.equal(res?.status(), 200, path);
       clean(w, path);
     }
+    // The fleet overview: one line per sensor on the attempts chart.
+    await page.goto(alpha.base + '/', { waitUntil: 'networkidle' });
+    await page.waitForSelector('#attempts .u-legend');
+    const fleetLegend = (await page.textContent('#attempts .u-legend')) ?? '';
+    assert.match(fleetLegend, /alpha/);
+    assert.match(fleetLegend, /beta/);
+    assert.doesNotMatch(fleetLegend, /tcp\//);
+    assert.equal(await page.textContent('#attempts-what'), 'by sensor, every port');
     await page.goto(alpha.base + '/sensors', { waitUntil: 'networkidle' });
     const sensorsText = (await page.textContent('#sensors')) ?? '';
     assert.match(sensorsText, /alpha/);
@@ -370,6 +378,10 @@ describe('fleet dashboard over ClickHouse in chromium', { skip }, () => {
     assert.equal(await page.inputValue('#sensor-picker'), 'beta');
     await page.goto(alpha.base + '/', { waitUntil: 'networkidle' });
     await page.waitForSelector('#attempts canvas');
+    // One sensor picked: its top ports, as a single sensor's dashboard shows them.
+    const pickedLegend = (await page.textContent('#attempts .u-legend')) ?? '';
+    assert.match(pickedLegend, /tcp\/8080/);
+    assert.doesNotMatch(pickedLegend, /alpha/);
     clean(w, 'pages with a sensor picked');
     await page.screenshot({ path: join(ARTIFACTS, 'web-fleet-sessions.png'), fullPage: true });
     await ctx.close();

@@ -1,6 +1,6 @@
 // Counter queries over the fleet's rollups (filled by materialized views, never from raw sessions): a range
 // is cut into its ragged minutes, whole hours and whole UTC days, each read from the table of that grain.
-import type { PortCount, SensorFilter, SeriesPoint, TimeRange } from '../query.js';
+import type { PortCount, SensorFilter, SeriesPoint, SeriesProto, TimeRange } from '../query.js';
 import { PROTO_TOTAL } from '../sqlite/schema.js';
 import { day, EMPTY, qualified, sql, str, type Sql } from './sql.js';
 
@@ -96,13 +96,14 @@ export class ClickHouseCounters {
   }
 
   async series(
-    q: TimeRange & SensorFilter & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: TimeRange & SensorFilter & { proto: SeriesProto; port: number; step: 'minute' | 'hour' | 'day' },
   ): Promise<SeriesPoint[]> {
     const stepMs = q.step === 'minute' ? MIN : q.step === 'hour' ? HOUR : DAY;
     const a = Math.floor(q.from / stepMs);
     const b = Math.max(a, Math.ceil(q.to / stepMs));
     if (b - a > MAX_POINTS) return [];
-    const key = sql`proto = ${PROTO_NAME.indexOf(q.proto)} AND port = ${q.port}${this.sensorCond(q)}`;
+    const [proto, port] = q.proto === 'all' ? [PROTO_TOTAL, 0] : [PROTO_NAME.indexOf(q.proto), q.port];
+    const key = sql`proto = ${proto} AND port = ${port}${this.sensorCond(q)}`;
     const table = qualified(this.database, `counters_${q.step === 'minute' ? 'min' : q.step}`);
     const query =
       q.step === 'day'

@@ -17,6 +17,7 @@ import {
   type SensorFilter,
   type SensorRow,
   type SeriesPoint,
+  type SeriesProto,
   type SessionPage,
   type SessionQuery,
   type SessionRow,
@@ -222,7 +223,7 @@ export class ClickHouseQueryStore implements QueryStore {
     this.counters.topPorts(q);
 
   portSeries = (
-    q: R & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: R & { proto: SeriesProto; port: number; step: 'minute' | 'hour' | 'day' },
   ): Promise<SeriesPoint[]> => this.counters.series(q);
 
   sources = async (q: R & { port?: number; limit: number; offset: number }): Promise<Page<SourceRow>> => {

@@ -3,7 +3,7 @@
 import type { Statement } from 'better-sqlite3';
 
 import { TidewatchError } from '../../core/errors.js';
-import type { PortCount, SeriesPoint, TimeRange } from '../query.js';
+import type { PortCount, SeriesPoint, SeriesProto, TimeRange } from '../query.js';
 import { PROTO_TOTAL } from './schema.js';
 import { split } from './split-range.js';
 import { topPortsByDays } from './top-ports.js';
@@ -71,29 +71,29 @@ export class CounterQueries {
   }
 
   series(
-    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: TimeRange & { proto: SeriesProto; port: number; step: 'minute' | 'hour' | 'day' },
   ): SeriesPoint[] {
     const stepMs = q.step === 'minute' ? MIN : q.step === 'hour' ? HOUR : DAY;
     const a = Math.floor(q.from / stepMs);
     const b = Math.max(a, Math.ceil(q.to / stepMs));
     if (b - a > MAX_POINTS)
       throw new TidewatchError('TW_ERR_STORE', `a series of more than ${MAX_POINTS} points was asked for`);
-    const proto = PROTO_NAME.indexOf(q.proto);
+    const [proto, port] = q.proto === 'all' ? [PROTO_TOTAL, 0] : [PROTO_NAME.indexOf(q.proto), q.port];
     const rows =
       q.step === 'minute'
         ? this.st(
             `SELECT minute t, all_n a, new_n n, sess_n s FROM counters_min
              WHERE proto = ? AND port = ? AND minute >= ? AND minute < ?`,
-          ).all(proto, q.port, a, b)
+          ).all(proto, port, a, b)
         : q.step === 'hour'
           ? this.st(
               `SELECT hour t, all_n a, new_n n, sess_n s FROM counters_hour
                WHERE proto = ? AND port = ? AND hour >= ? AND hour < ?`,
-            ).all(proto, q.port, a, b)
+            ).all(proto, port, a, b)
           : this.st(
               `SELECT hour / 24 t, sum(all_n) a, sum(new_n) n, sum(sess_n) s FROM counters_hour
                WHERE proto = ? AND port = ? AND hour >= ? AND hour < ? GROUP BY hour / 24`,
-            ).all(proto, q.port, a * 24, b * 24);
+            ).all(proto, port, a * 24, b * 24);
     // Dense: one point per step, zeros included, so charts need not guess gaps.
     const points: SeriesPoint[] = [];
     for (let i = a; i < b; i++) points.push({ t: i * stepMs, all: 0, new: 0, sessions: 0 });

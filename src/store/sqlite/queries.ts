@@ -17,6 +17,7 @@ import type {
   QueryStore,
   SensorRow,
   SeriesPoint,
+  SeriesProto,
   SessionPage,
   SessionQuery,
   SessionRow,
@@ -323,7 +324,7 @@ export class SqliteQueryStore implements QueryStore {
   topPorts = async (q: TimeRange & { proto?: 'tcp' | 'udp'; limit: number }): Promise<PortCount[]> =>
     this.counters.topPorts(q);
   portSeries = async (
-    q: TimeRange & { proto: 'tcp' | 'udp'; port: number; step: 'minute' | 'hour' | 'day' },
+    q: TimeRange & { proto: SeriesProto; port: number; step: 'minute' | 'hour' | 'day' },
   ): Promise<SeriesPoint[]> => this.counters.series(q);
   sources = async (
     q: TimeRange & { port?: number; limit: number; offset: number },

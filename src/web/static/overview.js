@@ -1,4 +1,4 @@
-// Overview: totals, attempts over time for the top ports with spikes marked, top ports/sources/countries/
+// Overview: totals, attempts over time for the top ports (per sensor in a fleet) with spikes marked, top ports/sources/countries/
 // ASNs, active scans, spikes, and live sessions from server-sent events.
 'use strict';
 
@@ -10,6 +10,8 @@
     '30d': { ms: 30 * 86400000, step: 'day' },
   };
   const MAX_LIVE_ROWS = 50;
+  /** Lines the fleet's attempts chart draws at most (the first sensors by name). */
+  const MAX_SENSOR_LINES = 12;
 
   function portLink(p) {
     return link('/port', { port: p.port, proto: p.proto }, `${p.proto}/${p.port}`);
@@ -133,18 +135,25 @@
     );
     fill('spikes', spikeRows(s.spikes));
 
-    // Attempts over time: one line per top port (up to 6), spikes as markers.
-    const top = s.top_ports.slice(0, 6);
-    const series = await Promise.all(
-      top.map((p) => api('series', { port: p.port, proto: p.proto, step: r.step, from, to })),
-    );
+    // Attempts over time, spikes as markers: one line per top port (up to 6), or in the fleet view (several
+    // sensors, none picked) one line per sensor with its attempts on every port.
+    const fleet = window.tw.pickedSensor() ? [] : ((await api('sensors')) || []).map((x) => x.sensor);
+    const asks =
+      fleet.length > 1
+        ? fleet.slice(0, MAX_SENSOR_LINES).map((sensor) => ({ label: sensor, q: { proto: 'all', sensor } }))
+        : s.top_ports
+            .slice(0, 6)
+            .map((p) => ({ label: `${p.proto}/${p.port}`, q: { port: p.port, proto: p.proto } }));
+    const series = await Promise.all(asks.map((a) => api('series', { ...a.q, step: r.step, from, to })));
     const times = [...new Set(series.flatMap((x) => (x ? x.points.map((pt) => pt.t) : [])))].sort(
       (a, b) => a - b,
     );
     const lines = series.map((x, i) => {
       const byT = new Map((x ? x.points : []).map((pt) => [pt.t, pt.new]));
-      return { label: `${top[i].proto}/${top[i].port}`, values: times.map((tt) => byT.get(tt) ?? 0) };
+      return { label: asks[i].label, values: times.map((tt) => byT.get(tt) ?? 0) };
     });
+    document.getElementById('attempts-what').textContent =
+      fleet.length > 1 ? 'by sensor, every port' : 'top ports';
     const markers = s.spikes.map((sp) => Date.parse(sp.ts)).filter((x) => !Number.isNaN(x));
     window.twCharts.lineChart(document.getElementById('attempts'), { times, series: lines, markers });
   }
