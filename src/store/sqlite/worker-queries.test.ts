@@ -164,7 +164,9 @@ describe('API queries in a worker thread under a time budget', () => {
   });
 
   it('pages by key: the cursor continues where the page ended, ties on time broken by id', async () => {
-    const { db } = openDb(mkdtempSync(join(tmpdir(), 'tw-cursor-')));
+    const cursorDir = mkdtempSync(join(tmpdir(), 'tw-cursor-'));
+    const { db } = openDb(cursorDir);
+    after(() => rmSync(cursorDir, { recursive: true, force: true }));
     db.exec(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 130)
       INSERT INTO sessions (id, ts, ended, proto, src, sport, dst, dport, bytes, truncated, close)
