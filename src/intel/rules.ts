@@ -135,16 +135,11 @@ function usesHttp(c: Condition): boolean {
   return c.field.startsWith('http.');
 }
 
-/** usesHttp of each rule's condition, worked out once per rule. */
-const httpRules = new WeakMap<Rule, boolean>();
-
 /** Does the rule match this session? */
 export function matches(rule: Rule, input: MatchInput): boolean {
   if (rule.apps && !rule.apps.includes(input.app)) return false;
   if (rule.ports && !rule.ports.includes(input.port)) return false;
-  let http = httpRules.get(rule);
-  if (http === undefined) httpRules.set(rule, (http = usesHttp(rule.when)));
-  if (!http) return test(rule.when, input);
+  if (!usesHttp(rule.when)) return test(rule.when, input);
   for (const r of input.requests) {
     input.use(r);
     if (test(rule.when, input)) return true;
