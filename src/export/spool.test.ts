@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { Stats } from '../core/stats.js';
 import { DiskSpool, spoolPart } from './spool.js';
 
 const DAY = 86_400_000;
 
-const dir = () => mkdtempSync(join(tmpdir(), 'tw-spool-'));
+const made: string[] = [];
+const dir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'tw-spool-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 test('lines come back in order, whole, and the file is emptied once all is sent', async () => {
   const d = dir();
