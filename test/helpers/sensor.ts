@@ -1,6 +1,6 @@
 // Runs the real tidewatch CLI (dist/src/cli/main.js) inside a test namespace and reads what it wrote.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Testbed } from './testbed.js';
@@ -23,8 +23,16 @@ export interface RunningSensor {
   exited: Promise<number | string | null>;
 }
 
+const tempDirs: string[] = [];
+// Each test file runs in a process of its own: its scratch dirs go when it exits, pass or fail.
+process.once('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'tw-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
 }
 
 /** Starts `tidewatch run` in the sensor namespace; resolves once it logged "sensor ready". */
