@@ -181,6 +181,21 @@ describe('fleet: three sensors, one ClickHouse, one serve', { skip: !isRoot() &&
       await traffic(m, 3);
       const spool = join(m.dataDir, 'spool', 'clickhouse.spool');
       await eventually(() => existsSync(spool) && statSync(spool).size > 0, 15_000);
+      // Killed once every session of that traffic is stored (its count unchanged for 2 s) and a second more
+      // has passed: the shipper spools every 300 ms. A session the store holds but the shipper had not
+      // spooled yet is lost to the kill by design, and would make the counts differ for another reason.
+      let last = -1;
+      await eventually(
+        () => {
+          const n = sqliteCounts(m.dataDir).sessions;
+          const stable = n === last;
+          last = n;
+          return stable;
+        },
+        20_000,
+        2_000,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
       await m.sensor!.stop('SIGKILL');
     } finally {
       await ch.resume();
