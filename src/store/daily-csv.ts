@@ -126,9 +126,10 @@ async function writeDays(
   onError: (err: unknown, day: string) => void,
 ): Promise<void> {
   for (const day of new Set([...table.days(), today])) {
+    const file = fileOf(day);
     try {
-      await table.write(fileOf(day), day);
-      disk.replaced(fileOf(day), (await stat(fileOf(day))).size);
+      await table.write(file, day);
+      disk.replaced(file, (await stat(file)).size);
     } catch (err) {
       onError(err, day);
     }
